@@ -1,0 +1,1 @@
+"""Builds the Bukharin study guide: Markdown chapters to PDF and EPUB."""

@@ -1,0 +1,83 @@
+"""Run the stages in order: gather and check, render HTML once, write each output atomically.
+
+Outputs are written into a temporary folder beside the final one and moved into place only
+when every requested output is complete, so a failed build leaves the last good files alone.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from . import convert
+from .diagnostics import Report
+from .enrich import enrich
+from .html import split_pandoc_html
+from .model import BookView, build_view
+from .pipeline import Gathered, gather, require_clean
+from .sources import csl_items
+
+
+def render_view(book: Gathered) -> BookView:
+    markup, warnings = convert.render(book.ast, csl_items(book.sources), book.config_root, book.config.language)
+    for line in warnings:
+        book.report.warning("pandoc.warning", line)
+    view = build_view(book, split_pandoc_html(markup))
+    enrich(view, book.apparatus)
+    return view
+
+
+def build(options, console: Console) -> tuple[Report, list[str]]:
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=options.quiet) as progress:
+        task = progress.add_task("reading and checking the sources", total=None)
+        book = gather(options.root)
+        require_clean(book.report, options.strict)
+        if not options.targets:
+            return book.report, [f"checked {len(book.parts)} parts and {len(book.snippets)} snippets "
+                                 f"in {time.perf_counter() - started:.2f} s"]
+        progress.update(task, description="rendering HTML with pandoc")
+        view = render_view(book)
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=options.out_dir))
+        results: list[str] = []
+        try:
+            slug = book.config.slug
+            if "pdf" in options.targets:
+                from .pdf import write_pdf  # WeasyPrint is slow to import; only when needed
+
+                for paper in book.config.papers:
+                    progress.update(task, description=f"laying out the PDF ({paper})")
+                    t0 = time.perf_counter()
+                    result = write_pdf(view, options.root, paper, book.report)
+                    name = f"{slug}-{paper}.pdf"
+                    (staging / name).write_bytes(result.data)
+                    results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
+                                                len(result.data), time.perf_counter() - t0))
+            if "epub" in options.targets:
+                from .epub import write_epub
+
+                progress.update(task, description="packing the EPUB")
+                t0 = time.perf_counter()
+                data, files = write_epub(view, options.root, book.report)
+                name = f"{slug}.epub"
+                (staging / name).write_bytes(data)
+                results.append(summary_line(options.out_dir / name, f"{files} files", len(data),
+                                            time.perf_counter() - t0))
+            require_clean(book.report, options.strict)
+            for produced in sorted(staging.iterdir()):
+                os.replace(produced, options.out_dir / produced.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    results.append(f"built in {time.perf_counter() - started:.1f} s")
+    return book.report, results
+
+
+def summary_line(path: Path, extent: str, size: int, seconds: float) -> str:
+    return f"{path}  {extent}  {size / 1024:,.0f} KiB  {seconds:.1f} s"

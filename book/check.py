@@ -1,0 +1,244 @@
+"""The checks every build runs: citations resolve, quotations match their sources, facts are cited.
+
+They read pandoc's AST of the whole book (one parse) and the source registry. Every problem
+becomes a Diagnostic that points at the line the editor wrote.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .convert import Snippet
+from .diagnostics import Report
+from .quotes import fragments, nearest, occurs_in
+from .sources import Source
+
+CITE_MARK = "\ue000"  # stands for a citation inside a paragraph's flattened text
+QUOTATION = re.compile(r"“([^“”]*)”")
+LOCATOR = re.compile(r"\bparas?\.?\s*(\d+)(?:\s*[-–]\s*(\d+))?")
+CAPITALISED_MID_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}")
+
+
+@dataclass
+class Citation:
+    key: str
+    paragraphs: tuple[int, ...]  # () when no locator was given
+    locator_text: str
+
+
+@dataclass
+class Paragraph:
+    """A paragraph's text with CITE_MARK where each citation group stood."""
+
+    text: str
+    cites: list[list[Citation]] = field(default_factory=list)
+    notes: list[list] = field(default_factory=list)  # blocks of explanatory notes inside it
+
+
+def stringify(inlines: list, para: Paragraph) -> str:
+    out = []
+    for node in inlines:
+        kind, content = node["t"], node.get("c")
+        if kind == "Str":
+            out.append(content)
+        elif kind in ("Space", "SoftBreak", "LineBreak"):
+            out.append(" ")
+        elif kind in ("Emph", "Strong", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Underline"):
+            out.append(stringify(content, para))
+        elif kind == "Span":
+            out.append(stringify(content[1], para))
+        elif kind in ("Link", "Image"):
+            out.append(stringify(content[1], para))
+        elif kind == "Quoted":
+            inner = stringify(content[1], para)
+            out.append(f"“{inner}”" if content[0]["t"] == "DoubleQuote" else f"‘{inner}’")
+        elif kind == "Cite":
+            para.cites.append([citation_of(c) for c in content[0]])
+            out.append(CITE_MARK)
+        elif kind == "Note":
+            para.notes.append(content)
+        elif kind in ("Code", "Math"):
+            out.append(content[-1])
+    return "".join(out)
+
+
+def citation_of(data: dict) -> Citation:
+    suffix = stringify(data.get("citationSuffix", []), Paragraph(""))
+    paragraphs: tuple[int, ...] = ()
+    match = LOCATOR.search(suffix)
+    if match:
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        paragraphs = tuple(range(first, last + 1)) if last >= first else (first,)
+    return Citation(data["citationId"], paragraphs, suffix.strip(" ,"))
+
+
+@dataclass
+class Context:
+    snippet: Snippet
+    sources: dict[str, Source]
+    report: Report
+    cited: bool = False  # any citation seen in the snippet
+    quoted_words: int = 0
+    words: int = 0
+
+    def locate(self, needle: str) -> dict:
+        """Line and column of the first place the needle's words occur in the snippet."""
+        where = {"file": self.snippet.file, "line": self.snippet.line}
+        words = re.findall(r"\w+", needle)[:5]
+        if not words or not self.snippet.verbatim:
+            return where
+        pattern = re.compile(r"\W+".join(re.escape(w) for w in words))
+        match = pattern.search(self.snippet.markdown)
+        if match:
+            before = self.snippet.markdown[:match.start()]
+            where["line"] = self.snippet.line + before.count("\n")
+            where["column"] = match.start() - (before.rfind("\n") + 1) + 1
+        return where
+
+
+def check_snippet(snippet: Snippet, blocks: list, sources: dict[str, Source], report: Report) -> Context:
+    ctx = Context(snippet, sources, report)
+    walk_blocks(blocks, ctx, needs_cite=not snippet.id.startswith(NO_CITE_SNIPPETS))
+    return ctx
+
+
+# Snippets that are our own words about the book itself, not claims about history.
+NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-")
+
+
+def walk_blocks(blocks: list, ctx: Context, needs_cite: bool) -> None:
+    for block in blocks:
+        kind, content = block["t"], block.get("c")
+        if kind in ("Para", "Plain"):
+            check_paragraph(content, ctx, needs_cite)
+        elif kind == "BlockQuote":
+            check_block_quote(content, ctx)
+        elif kind == "Div":
+            classes = content[0][1]
+            walk_blocks(content[1], ctx, needs_cite and "no-cite" not in classes)
+        elif kind in ("BulletList", "OrderedList"):
+            items = content if kind == "BulletList" else content[1]
+            for item in items:
+                walk_blocks(item, ctx, needs_cite)
+
+
+def check_paragraph(inlines: list, ctx: Context, needs_cite: bool) -> None:
+    para = Paragraph("")
+    para.text = stringify(inlines, para)
+    ctx.words += len(para.text.split())
+    check_keys(para, ctx)
+    for match in QUOTATION.finditer(para.text):
+        quotation = match.group(1).replace(CITE_MARK, "")
+        ctx.quoted_words += len(quotation.split())
+        cites = cites_for(para, match.start(), match.end())
+        if cites is None:
+            ctx.report.error("quote.uncited", f"quotation “{short(quotation)}” has no citation; "
+                             "add [@source, para. N] after it", **ctx.locate(quotation))
+        else:
+            check_quotation(quotation, cites, ctx)
+    for note_blocks in para.notes:
+        walk_blocks(note_blocks, ctx, needs_cite=False)
+    note_cites = any(CITE_MARK in text for text in note_texts(para))
+    if para.cites or note_cites:
+        ctx.cited = True
+    elif needs_cite and states_facts(para.text):
+        ctx.report.warning("cite.missing", "this paragraph states facts but cites no source; add a citation "
+                           "or, if it is our own framing, put it in a '::: no-cite' block",
+                           **ctx.locate(para.text))
+
+
+def note_texts(para: Paragraph) -> list[str]:
+    texts = []
+    for blocks in para.notes:
+        for block in blocks:
+            if block["t"] in ("Para", "Plain"):
+                texts.append(stringify(block["c"], Paragraph("")))
+    return texts
+
+
+def check_block_quote(blocks: list, ctx: Context) -> None:
+    paragraphs = []
+    for block in blocks:
+        if block["t"] in ("Para", "Plain"):
+            para = Paragraph("")
+            para.text = stringify(block["c"], para)
+            paragraphs.append(para)
+    cites = [c for para in paragraphs for group in para.cites for c in group]
+    for para in paragraphs:
+        check_keys(para, ctx)
+        quotation = para.text.replace(CITE_MARK, "").strip()
+        ctx.words += len(quotation.split())
+        ctx.quoted_words += len(quotation.split())
+        if not quotation:
+            continue
+        if not cites:
+            ctx.report.error("quote.uncited", f"block quotation “{short(quotation)}” has no citation; "
+                             "end it with [@source, para. N]", **ctx.locate(quotation))
+        else:
+            check_quotation(quotation, cites, ctx)
+    if cites:
+        ctx.cited = True
+
+
+def cites_for(para: Paragraph, start: int, end: int) -> list[Citation] | None:
+    """The citation that vouches for a quotation: the next one after it, else the last before."""
+    after = para.text.count(CITE_MARK, 0, end)
+    if after < len(para.cites):
+        return para.cites[after]
+    before = para.text.count(CITE_MARK, 0, start)
+    return para.cites[before - 1] if before else None
+
+
+def check_keys(para: Paragraph, ctx: Context) -> None:
+    for group in para.cites:
+        for cite in group:
+            source = ctx.sources.get(cite.key)
+            if source is None:
+                ctx.report.error("cite.unknown-key", f"citation key '@{cite.key}' is not in sources/registry.yaml; "
+                                 f"known keys: {', '.join(ctx.sources)}", **ctx.locate("@" + cite.key))
+                continue
+            bad = [n for n in cite.paragraphs if source.paragraph(n) is None]
+            if bad:
+                ctx.report.error("cite.bad-locator", f"'{cite.key}' has no paragraph {bad[0]} "
+                                 f"(it has {len(source.paragraphs)}); see python -m book.sources {cite.key}",
+                                 **ctx.locate("@" + cite.key))
+
+
+def check_quotation(quotation: str, cites: list[Citation], ctx: Context) -> None:
+    candidates: list[tuple[str, int, str]] = []
+    for cite in cites:
+        source = ctx.sources.get(cite.key)
+        if source is None:
+            continue
+        numbers = cite.paragraphs or tuple(p.number for p in source.paragraphs)
+        candidates += [(cite.key, n, source.paragraph(n).text) for n in numbers if source.paragraph(n)]
+    if not candidates or any(occurs_in(quotation, text) for _, _, text in candidates):
+        return
+    keys = sorted({key for key, _, _ in candidates})
+    where = "the cited paragraph" if all(c.paragraphs for c in cites) else "the cited source"
+    hint = None
+    best = None
+    for key in keys:
+        found = nearest(quotation, [(n, text) for k, n, text in candidates if k == key])
+        if found and (best is None or found[2] > best[1][2]):
+            best = (key, found)
+    if best:
+        key, (number, text, _) = best
+        hint = f"nearest text in '{key}', para. {number}: “{text}”"
+    if not cites[0].paragraphs or len(keys) > 1:
+        pass
+    ctx.report.error("quote.mismatch", f"quotation “{short(quotation)}” is not in {where} "
+                     f"({', '.join(keys)})", hint=hint, **ctx.locate(fragments(quotation)[0] if fragments(quotation) else quotation))
+
+
+def states_facts(text: str) -> bool:
+    """A paragraph names people, places or dates: it makes claims a reader may want to check."""
+    text = text.strip()
+    if len(text.split()) < 8:
+        return False
+    return bool(re.search(r"\d", text) or CAPITALISED_MID_SENTENCE.search(text))
+
+
+def short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,0 +1,94 @@
+"""The book file (chapters/book.yaml) as a typed, validated value, and the build's options."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .diagnostics import BuildError, Diagnostic
+from .yamlsource import describe, line_for, load_with_lines, read_text
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK_FILE = "chapters/book.yaml"
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+class Paper(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["a4", "letter"]
+
+
+class BookConfig(BaseModel):
+    """What chapters/book.yaml may say. Unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    subtitle: str = ""
+    author: str
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    language: str = "en-GB"
+    identifier: str = Field(pattern=r"^urn:uuid:[0-9a-f-]{36}$")
+    date: dt.date
+    description: str
+    subject: str = ""
+    publisher: str = ""
+    licence: str
+    papers: list[Literal["a4", "letter"]] = ["a4", "letter"]
+    front: list[str] = []
+    chapters: list[str] = Field(min_length=1)
+
+    @field_validator("front", "chapters")
+    @classmethod
+    def _markdown_paths(cls, paths: list[str]) -> list[str]:
+        for p in paths:
+            if not p.endswith(".md") or p.startswith("/") or ".." in Path(p).parts:
+                raise ValueError(f"{p!r} must be a .md path inside chapters/")
+        return paths
+
+    @property
+    def build_epoch(self) -> int:
+        """Seconds since 1970 for the book's date: fixes every timestamp for reproducible files."""
+        return int(dt.datetime.combine(self.date, dt.time(12), dt.timezone.utc).timestamp())
+
+
+def load_book_config(root: Path = ROOT) -> BookConfig:
+    text = read_text(root / BOOK_FILE, BOOK_FILE)
+    data, lines = load_with_lines(text, BOOK_FILE)
+    if not isinstance(data, dict):
+        raise BuildError.single("config.shape", "the book file must be a YAML mapping", file=BOOK_FILE, line=1)
+    try:
+        config = BookConfig.model_validate(data)
+    except ValidationError as exc:
+        raise BuildError([
+            Diagnostic("error", "config.invalid",
+                       describe(err),
+                       file=BOOK_FILE, line=line_for(lines, err["loc"]))
+            for err in exc.errors()
+        ]) from None
+    problems = [
+        Diagnostic("error", "config.missing-file",
+                   f"{path} is listed but does not exist; create it or remove it from the list",
+                   file=BOOK_FILE, line=line_for(lines, (key, index)))
+        for key in ("front", "chapters")
+        for index, path in enumerate(getattr(config, key))
+        if not (root / "chapters" / path).is_file()
+    ]
+    if problems:
+        raise BuildError(problems)
+    return config
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How one run of the builder was asked to behave."""
+
+    root: Path = ROOT
+    out_dir: Path = ROOT / "dist"
+    targets: tuple[str, ...] = ("pdf", "epub")  # which outputs to write; () for check only
+    strict: bool = False  # warnings fail the build
+    quiet: bool = False

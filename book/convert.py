@@ -1,0 +1,114 @@
+"""Markdown to HTML through pandoc: the whole book in two pandoc runs.
+
+Every piece of Markdown in the book (chapter bodies, aims, questions, glossary definitions, ...)
+is a Snippet. They are joined into one document, each inside a div that carries its id, so that
+pandoc starts once to parse (Markdown -> JSON AST, which the checks read) and once to render
+(JSON -> HTML with citeproc, which numbers nothing itself: the HTML stage renumbers the notes
+per part). The bibliography comes from the source registry, passed inline as metadata.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypandoc
+
+from .diagnostics import BuildError, Diagnostic
+
+CSL_STYLE = "styles/csl/chicago-shortened-notes-bibliography.csl"
+FENCE = ":" * 12
+NOTE_LABEL = re.compile(r"\[\^([^\]\s]+)\]")
+DIV_OPEN = re.compile(r"^\s*:{3,}\s*[{\w]")
+DIV_CLOSE = re.compile(r"^\s*:{3,}\s*$")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    id: str  # the HTML id of the div that holds its rendering
+    markdown: str
+    file: str  # where the editor wrote it, for messages
+    line: int  # 1-based line of the snippet's first line in that file
+    verbatim: bool = True  # the text is the file's own lines (False: a YAML value, lines unknown)
+
+
+def prefix_note_labels(markdown: str, prefix: str) -> str:
+    """Make footnote labels unique across the book: [^why] in 'life' becomes [^life-why]."""
+    return NOTE_LABEL.sub(lambda m: f"[^{prefix}-{m.group(1)}]", markdown)
+
+
+def check_fences(snippet: Snippet) -> list[Diagnostic]:
+    """An unclosed ::: block would swallow the rest of the book; catch it at its own line."""
+    open_lines: list[int] = []
+    problems = []
+    for offset, text in enumerate(snippet.markdown.splitlines()):
+        if DIV_OPEN.match(text):
+            open_lines.append(snippet.line + offset)
+        elif DIV_CLOSE.match(text):
+            if open_lines:
+                open_lines.pop()
+            else:
+                problems.append(Diagnostic("error", "markdown.div", "':::' closes a block that was never opened",
+                                           file=snippet.file, line=snippet.line + offset))
+    problems += [Diagnostic("error", "markdown.div", "this ':::' block is never closed; add a ':::' line after it",
+                            file=snippet.file, line=line) for line in open_lines]
+    return problems
+
+
+def join_snippets(snippets: list[Snippet]) -> str:
+    problems = [p for s in snippets for p in check_fences(s)]
+    if problems:
+        raise BuildError(problems)
+    blocks = [f"{FENCE} {{#{s.id} .snippet}}\n{s.markdown.strip()}\n\n{FENCE}" for s in snippets]
+    return "\n\n".join(blocks) + "\n"
+
+
+def run_pandoc(args: list[str], text: str, what: str) -> str:
+    """Run the pandoc that pypandoc-binary ships (never one found elsewhere on the machine)."""
+    pandoc = pypandoc.get_pandoc_path()
+    result = subprocess.run([pandoc, *args], input=text.encode("utf-8"), capture_output=True)
+    if result.returncode != 0:
+        raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: "
+                                + result.stderr.decode("utf-8", "replace").strip())
+    return result.stdout.decode("utf-8")
+
+
+def parse(snippets: list[Snippet]) -> dict:
+    """Markdown -> pandoc AST (as JSON data)."""
+    markdown = join_snippets(snippets)
+    return json.loads(run_pandoc(["-f", "markdown+smart", "-t", "json"], markdown, "reading the Markdown"))
+
+
+def render(ast: dict, references: list[dict], root: Path, lang: str) -> tuple[str, list[str]]:
+    """Pandoc AST -> HTML, citations resolved by citeproc into notes; returns (html, warnings).
+
+    The bibliography travels inside the AST's metadata, so pandoc reads no file but the style.
+    """
+    meta = dict(ast.get("meta", {}))
+    meta["nocite"] = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [
+        [{"citationId": "*", "citationPrefix": [], "citationSuffix": [],
+          "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],
+        [{"t": "Str", "c": "@*"}]]}]}
+    meta["lang"] = {"t": "MetaString", "c": lang}
+    meta["references"] = _to_meta(references)
+    args = ["-f", "json", "-t", "html5", "--citeproc", "--wrap=none", f"--csl={root / CSL_STYLE}"]
+    pandoc = pypandoc.get_pandoc_path()
+    payload = json.dumps({**ast, "meta": meta}).encode("utf-8")
+    result = subprocess.run([pandoc, *args], input=payload, capture_output=True)
+    stderr = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        raise BuildError.single("pandoc.failed", "pandoc failed while rendering HTML: " + stderr.strip())
+    return result.stdout.decode("utf-8"), [line for line in stderr.splitlines() if line.strip()]
+
+
+def _to_meta(value):
+    """Plain Python data -> pandoc MetaValue (strings stay MetaString: no Markdown parsing)."""
+    if isinstance(value, dict):
+        return {"t": "MetaMap", "c": {k: _to_meta(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"t": "MetaList", "c": [_to_meta(v) for v in value]}
+    if isinstance(value, bool):
+        return {"t": "MetaBool", "c": value}
+    return {"t": "MetaString", "c": str(value)}

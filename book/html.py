@@ -1,0 +1,77 @@
+"""Surgery on pandoc's HTML with lxml: cut it into snippets, collect notes and the bibliography.
+
+Pandoc renders the whole book as one HTML string whose notes are numbered across the book and
+collected at its end. Here the notes are taken out and kept by id; each output format puts them
+back in its own way (the PDF as footnotes at the foot of the page, the EPUB as pop-up asides)
+and numbers them per part.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from lxml import html
+from markupsafe import Markup
+
+@dataclass
+class RenderedHTML:
+    snippets: dict[str, html.HtmlElement]  # snippet id -> its div
+    notes: dict[str, html.HtmlElement]  # "fn12" -> the note's content, back-link removed
+    bibliography: dict[str, html.HtmlElement] = field(default_factory=dict)  # source id -> entry
+
+    def inner(self, snippet_id: str) -> Markup:
+        """A snippet's content as HTML (its div removed)."""
+        div = self.snippets.get(snippet_id)
+        return Markup(inner_html(div)) if div is not None else Markup("")
+
+    def inline(self, snippet_id: str) -> Markup:
+        """A one-paragraph snippet's content without its <p>, for use inside a line of text."""
+        div = self.snippets.get(snippet_id)
+        if div is None:
+            return Markup("")
+        children = list(div)
+        if len(children) == 1 and children[0].tag == "p":
+            return Markup(inner_html(children[0]))
+        return Markup(inner_html(div))
+
+
+def inner_html(element) -> str:
+    text = element.text or ""
+    return text + "".join(html.tostring(child, encoding="unicode") for child in element)
+
+
+def split_pandoc_html(markup: str) -> RenderedHTML:
+    root = html.fragment_fromstring(markup, create_parent="div")
+    notes: dict[str, html.HtmlElement] = {}
+    for section in root.xpath('.//section[@id="footnotes"]'):
+        for item in section.xpath("./ol/li"):
+            for back in item.xpath('.//a[contains(@class, "footnote-back")]'):
+                remove_keeping_tail(back)
+            notes[item.get("id")] = item
+        section.getparent().remove(section)
+    snippets = {div.get("id"): div for div in root.xpath('./div[contains(@class, "snippet")]')}
+    bibliography = {}
+    for entry in root.xpath('.//div[@id="refs"]/div[contains(@class, "csl-entry")]'):
+        bibliography[entry.get("id").removeprefix("ref-")] = entry
+    return RenderedHTML(snippets, notes, bibliography)
+
+
+def remove_keeping_tail(element) -> None:
+    """Remove an element but keep the text that follows it."""
+    parent = element.getparent()
+    tail = element.tail or ""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def note_refs(root) -> list:
+    """Pandoc's note calls in document order: <a class="footnote-ref" href="#fnN">."""
+    return root.xpath('.//a[contains(concat(" ", @class, " "), " footnote-ref ")]')
+
+
+def note_content(notes: dict[str, html.HtmlElement], ref) -> html.HtmlElement:
+    return copy.deepcopy(notes[ref.get("href").lstrip("#")])

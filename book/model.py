@@ -1,0 +1,171 @@
+"""The book as plain data for the templates: parts, apparatus and sources with their HTML.
+
+Built once from the gathered input and pandoc's HTML, then shared by the PDF and EPUB writers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from .config import BookConfig
+from .html import RenderedHTML
+from .pipeline import Gathered
+
+
+@dataclass
+class ReadingView:
+    source_id: str
+    label: str
+    why: str  # HTML
+
+
+@dataclass
+class PartView:
+    kind: str  # "front" or "chapter"
+    slug: str
+    title: str
+    number: int | None
+    body: str  # HTML
+    aims: list[str] = field(default_factory=list)  # HTML
+    key_terms: list[tuple[str, str]] = field(default_factory=list)  # (term id, headword)
+    summary: str = ""
+    questions: list[str] = field(default_factory=list)
+    further_reading: list[ReadingView] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return f"{'ch' if self.kind == 'chapter' else 'part'}-{self.slug}"
+
+    @property
+    def label(self) -> str:
+        return f"Chapter {self.number}" if self.number else ""
+
+
+@dataclass
+class TermView:
+    id: str
+    term: str
+    abbr: str
+    definition: str
+
+
+@dataclass
+class PersonView:
+    id: str
+    name: str
+    sort: str
+    cyrillic: str
+    dates: str
+    variants: list[str]
+    about: str
+
+
+@dataclass
+class EventView:
+    date: str
+    when: str
+    event: str
+    chapter_slug: str
+    chapter_title: str
+    year: str
+
+
+@dataclass
+class SourceView:
+    id: str
+    entry: str  # the Chicago bibliography entry, HTML
+    note: str  # our annotation, HTML
+    kind: str
+    spans: str  # "001_….txt, lines 1–99"
+    uncertain: list[str]
+
+
+@dataclass
+class IndexEntry:
+    heading: str
+    sort_key: str
+    anchors: list[str]  # ids of the marked places, in book order
+    by_part: list = field(default_factory=list)  # [(part title, [anchors])] for entries with many places
+
+
+@dataclass
+class BookView:
+    config: BookConfig
+    front: list[PartView]
+    chapters: list[PartView]
+    events: list[EventView]
+    people: list[PersonView]
+    terms: list[TermView]
+    sources: list[SourceView]
+    notes: dict  # note id -> lxml element (from RenderedHTML)
+    markdown: dict[str, str] = field(default_factory=dict)  # file -> text, to locate problems
+    index: list[IndexEntry] = field(default_factory=list)
+
+    def locate(self, needle: str) -> dict:
+        """File and line where an editor wrote something (a URL, say), for a diagnostic."""
+        for path, text in self.markdown.items():
+            position = text.find(needle)
+            if position >= 0:
+                return {"file": path, "line": text.count("\n", 0, position) + 1}
+        return {}
+
+    @property
+    def year(self) -> int:
+        return self.config.date.year
+
+    @property
+    def parts(self) -> list[PartView]:
+        return self.front + self.chapters
+
+
+def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
+    terms = {t.id: t for t in book.apparatus.terms}
+    parts = []
+    for part in book.parts:
+        slug, meta = part.slug, part.meta
+        parts.append(PartView(
+            kind=part.kind, slug=slug, title=meta.title, number=part.number,
+            body=rendered.inner(f"body-{slug}"),
+            aims=[rendered.inline(f"aim-{slug}-{i}") for i in range(len(meta.aims))],
+            key_terms=[(t, terms[t].term) for t in meta.key_terms if t in terms],
+            summary=rendered.inner(f"summary-{slug}") if meta.summary else "",
+            questions=[rendered.inline(f"question-{slug}-{i}") for i in range(len(meta.questions))],
+            further_reading=[ReadingView(item.source, book.sources[item.source].meta.get("label", item.source),
+                                         rendered.inline(f"reading-{slug}-{i}"))
+                             for i, item in enumerate(meta.further_reading)],
+        ))
+    titles = {p.slug: p.title for p in parts}
+    events = [EventView(e.date, e.when, rendered.inline(f"event-{i}"), e.chapter, titles.get(e.chapter, ""),
+                        e.date[:4]) for i, e in enumerate(book.apparatus.events)]
+    people = sorted((PersonView(p.id, p.name, p.sort, p.cyrillic, p.dates, p.variants,
+                                rendered.inline(f"person-{p.id}")) for p in book.apparatus.people),
+                    key=lambda p: p.sort.casefold())
+    glossary = sorted((TermView(t.id, t.term, t.abbr, rendered.inline(f"term-{t.id}"))
+                       for t in book.apparatus.terms), key=lambda t: t.term.casefold())
+    sources = []
+    for sid, src in sorted(book.sources.items(), key=lambda kv: bibliography_sort_key(rendered, kv[0])):
+        spans = ", ".join(f"{file[:3]}, lines {first}–{last}" for file, first, last in src.spans)
+        entry = rendered.bibliography.get(sid)
+        sources.append(SourceView(sid, inner_or_empty(entry), rendered.inner(f"srcnote-{sid}"),
+                                  src.meta.get("kind", ""), spans, list(src.meta.get("uncertain", []))))
+    markdown = {p.path: "\n" * (p.body_line - 1) + p.body for p in book.parts}
+    return BookView(book.config, [p for p in parts if p.kind == "front"], [p for p in parts if p.kind == "chapter"],
+                    events, people, glossary, sources, rendered.notes, markdown)
+
+
+def inner_or_empty(element) -> Markup:
+    from .html import inner_html
+
+    return Markup(inner_html(element).strip()) if element is not None else Markup("")
+
+
+def bibliography_sort_key(rendered: RenderedHTML, sid: str) -> int:
+    """Keep citeproc's own bibliography order (by author, then title)."""
+    order = list(rendered.bibliography)
+    return order.index(sid) if sid in order else len(order)
+
+
+def today_iso(date: dt.date) -> str:
+    return date.isoformat()

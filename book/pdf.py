@@ -1,0 +1,136 @@
+"""The PDF writer: one HTML document for the whole book, laid out by WeasyPrint.
+
+Layout runs twice: the first pass finds the page of every index mark, so that the index can
+list each page once; the second is the book. Page labels (i, ii, … then 1, 2, …) are added
+afterwards with pikepdf, since WeasyPrint writes none.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from lxml import html
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from .config import PAPER_SIZES
+from .diagnostics import Report
+from .fetch import BookFetcher
+from .html import note_refs
+from .model import BookView, IndexEntry
+from .templates import environment, index_groups
+
+BACK_MATTER = [{"id": "timeline", "title": "Timeline"}, {"id": "people", "title": "Who’s Who"},
+               {"id": "glossary", "title": "Glossary"}, {"id": "sources", "title": "Sources"},
+               {"id": "index", "title": "Index"}]
+
+
+@dataclass
+class PdfResult:
+    data: bytes
+    pages: int
+
+
+def print_html(view: BookView, index: list[IndexEntry]) -> str:
+    """The book as one HTML document, notes moved to where they are called."""
+    markup = environment().get_template("print.html.j2").render(
+        config=view.config, year=view.year, front=view.front, chapters=view.chapters, back=BACK_MATTER,
+        events=view.events, people=view.people, terms=view.terms, sources=view.sources,
+        index_groups=index_groups(index))
+    root = html.document_fromstring(markup)
+    for ref in note_refs(root):
+        note = copy.deepcopy(view.notes[ref.get("href").lstrip("#")])
+        span = html.Element("span", {"class": "footnote"})
+        paragraphs = note.findall("p") or [note]
+        for number, paragraph in enumerate(paragraphs):
+            if number:
+                (span[-1] if len(span) else span).tail = " "
+            span.text = (span.text or "") if len(span) else (span.text or "") + (paragraph.text or "")
+            for child in paragraph:
+                span.append(child)
+        span.tail = ref.tail
+        ref.getparent().replace(ref, span)
+    return html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+class LogCapture(logging.Handler):
+    """WeasyPrint logs problems (a missing font, bad CSS) and carries on: make them diagnostics."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def layout(markup: str, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration):
+    styles = root / "styles"
+    stylesheets = [
+        CSS(filename=str(styles / "fonts.css"), font_config=fonts, url_fetcher=fetcher),
+        CSS(filename=str(styles / "print.css"), font_config=fonts, url_fetcher=fetcher),
+        CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts, url_fetcher=fetcher),
+    ]
+    document = HTML(string=markup, base_url=str(styles) + "/", url_fetcher=fetcher)
+    return document.render(stylesheets=stylesheets, font_config=fonts)
+
+
+def pages_of_anchors(document) -> dict[str, int]:
+    return {anchor: number for number, page in enumerate(document.pages) for anchor in page.anchors}
+
+
+def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[IndexEntry]:
+    """Keep the first mark of each entry on each page: the index then lists every page once."""
+    def thin(anchors: list[str]) -> list[str]:
+        seen, kept = set(), []
+        for anchor in anchors:
+            if anchor in pages and pages[anchor] not in seen:
+                seen.add(pages[anchor])
+                kept.append(anchor)
+        return kept
+
+    result = []
+    for entry in entries:
+        by_part = [(title, thin(anchors)) for title, anchors in entry.by_part]
+        result.append(IndexEntry(entry.heading, entry.sort_key, thin(entry.anchors), by_part))
+    return result
+
+
+def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
+    fetcher = BookFetcher(root)
+    fonts = FontConfiguration()
+    capture = LogCapture()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(capture)
+    try:
+        first = layout(print_html(view, view.index), root, paper, fetcher, fonts)
+        index = one_per_page(view.index, pages_of_anchors(first))
+        document = layout(print_html(view, index), root, paper, fetcher, fonts)
+        data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=None)
+    finally:
+        logger.removeHandler(capture)
+    for url in dict.fromkeys(fetcher.refused):
+        report.warning("fetch.refused", f"refused to load {url}: the build reads only files inside the "
+                       "book's folder and never the network; remove it or copy the file into the book",
+                       **view.locate(url))
+    for message in dict.fromkeys(capture.messages):
+        if "refused:" not in message:
+            report.warning("pdf.weasyprint", f"WeasyPrint: {message}")
+    first_main = pages_of_anchors(document).get(view.chapters[0].anchor, 0)
+    return PdfResult(add_page_labels(data, first_main, view), len(document.pages))
+
+
+def add_page_labels(data: bytes, first_main: int, view: BookView) -> bytes:
+    """Roman numerals for the front matter, arabic from the first chapter, and the language."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)] if first_main else []
+        nums += [first_main, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
+        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
+        pdf.Root.Lang = pikepdf.String(view.config.language)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()

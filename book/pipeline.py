@@ -1,0 +1,139 @@
+"""Gather the whole book, check it, and hand one BookContent to the PDF and EPUB writers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import convert
+from .apparatus import Apparatus, load_apparatus
+from .chapters import Part, read_parts
+from .check import check_snippet
+from .config import BookConfig, load_book_config
+from .convert import Snippet
+from .diagnostics import BuildError, Report
+from .sources import Source, check_registry, load_registry
+
+REGISTRY = "sources/registry.yaml"
+
+
+@dataclass
+class Gathered:
+    """Everything read from disk and parsed, before any output is written."""
+
+    config: BookConfig
+    parts: list[Part]
+    apparatus: Apparatus
+    sources: dict[str, Source]
+    snippets: list[Snippet]
+    ast: dict
+    report: Report
+    config_root: Path
+
+    @property
+    def chapters(self) -> list[Part]:
+        return [p for p in self.parts if p.kind == "chapter"]
+
+
+def make_snippets(parts: list[Part], apparatus: Apparatus, sources: dict[str, Source]) -> list[Snippet]:
+    """Every piece of Markdown in the book, each with the id its HTML will carry."""
+    snippets = []
+    for part in parts:
+        meta, slug = part.meta, part.slug
+        line = lambda *path: part.meta_lines.get(path, 1)  # noqa: E731 - local shorthand
+        snippets += [Snippet(f"aim-{slug}-{i}", text, part.path, line("aims", i), False)
+                     for i, text in enumerate(meta.aims)]
+        snippets.append(Snippet(f"body-{slug}", convert.prefix_note_labels(part.body, slug),
+                                part.path, part.body_line))
+        if meta.summary:
+            snippets.append(Snippet(f"summary-{slug}", meta.summary, part.path, line("summary"), False))
+        snippets += [Snippet(f"question-{slug}-{i}", text, part.path, line("questions", i), False)
+                     for i, text in enumerate(meta.questions)]
+        snippets += [Snippet(f"reading-{slug}-{i}", item.why, part.path, line("further_reading", i), False)
+                     for i, item in enumerate(meta.further_reading)]
+    glossary, people, timeline = (f"chapters/{name}.yaml" for name in ("glossary", "people", "timeline"))
+    snippets += [Snippet(f"term-{t.id}", t.definition, glossary, apparatus.line(glossary, i, "definition"), False)
+                 for i, t in enumerate(apparatus.terms)]
+    snippets += [Snippet(f"person-{p.id}", p.about, people, apparatus.line(people, i, "about"), False)
+                 for i, p in enumerate(apparatus.people)]
+    snippets += [Snippet(f"event-{i}", e.event, timeline, apparatus.line(timeline, i, "event"), False)
+                 for i, e in enumerate(apparatus.events)]
+    snippets += [Snippet(f"srcnote-{sid}", src.meta.get("note", ""), REGISTRY, 1, False)
+                 for sid, src in sources.items() if src.meta.get("note")]
+    snippets.append(Snippet("bibliography", "::: {#refs}\n:::", REGISTRY, 1, False))
+    return snippets
+
+
+def gather(root: Path) -> Gathered:
+    """Read and parse everything, then run the checks. Raises BuildError on unreadable input."""
+    config = load_book_config(root)
+    parts = read_parts(config, root)
+    apparatus = load_apparatus(root)
+    report = Report()
+    for problem in check_registry(root / "sources"):
+        report.error("sources.registry", problem, file=REGISTRY)
+    sources = load_registry(root / "sources")
+    snippets = make_snippets(parts, apparatus, sources)
+    ast = convert.parse(snippets)
+    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root)
+    run_checks(gathered)
+    return gathered
+
+
+def snippet_blocks(ast: dict) -> dict[str, list]:
+    """The parsed blocks of each snippet, by snippet id."""
+    return {block["c"][0][0]: block["c"][1] for block in ast["blocks"]
+            if block["t"] == "Div" and "snippet" in block["c"][0][1]}
+
+
+def run_checks(book: Gathered) -> None:
+    blocks = snippet_blocks(book.ast)
+    report = book.report
+    contexts = {s.id: check_snippet(s, blocks.get(s.id, []), book.sources, report) for s in book.snippets}
+    terms = {t.id for t in book.apparatus.terms}
+    slugs = {p.slug for p in book.chapters}
+    for part in book.chapters:
+        check_chapter_apparatus(part, terms, book.sources, report)
+        body = contexts[f"body-{part.slug}"]
+        if body.words < 3000:
+            report.warning("chapter.length", f"chapter has {body.words} words; a chapter needs 3,000 to 5,000",
+                           file=part.path, line=1)
+        if body.words and body.quoted_words / body.words > 0.2:
+            report.warning("chapter.quoted-share", f"{body.quoted_words} of {body.words} words are quoted; "
+                           "keep quotation under a fifth", file=part.path, line=1)
+    for index, event in enumerate(book.apparatus.events):
+        if event.chapter not in slugs:
+            report.error("timeline.chapter", f"chapter {event.chapter!r} does not exist; use one of {sorted(slugs)}",
+                         file="chapters/timeline.yaml", line=book.apparatus.line("chapters/timeline.yaml", index, "chapter"))
+    dates = [e.date for e in book.apparatus.events]
+    for index in range(1, len(dates)):
+        if dates[index] < dates[index - 1]:
+            report.error("timeline.order", f"{dates[index]} comes after {dates[index - 1]}; keep the timeline in date order",
+                         file="chapters/timeline.yaml", line=book.apparatus.line("chapters/timeline.yaml", index, "date"))
+
+
+def check_chapter_apparatus(part: Part, terms: set[str], sources: dict, report: Report) -> None:
+    meta = part.meta
+    where = {"file": part.path}
+    if not 3 <= len(meta.aims) <= 5:
+        report.error("chapter.aims", f"a chapter needs 3 to 5 learning aims, not {len(meta.aims)}",
+                     line=part.meta_lines.get(("aims",), 1), **where)
+    summary_words = len(meta.summary.split())
+    if not 150 <= summary_words <= 250:
+        report.error("chapter.summary", f"the summary has {summary_words} words; it needs 150 to 250",
+                     line=part.meta_lines.get(("summary",), 1), **where)
+    if len(meta.questions) < 6:
+        report.error("chapter.questions", f"a chapter needs at least 6 discussion questions, not {len(meta.questions)}",
+                     line=part.meta_lines.get(("questions",), 1), **where)
+    for index, term in enumerate(meta.key_terms):
+        if term not in terms:
+            report.error("chapter.key-term", f"key term {term!r} is not in chapters/glossary.yaml",
+                         line=part.meta_lines.get(("key_terms", index), 1), **where)
+    for index, item in enumerate(meta.further_reading):
+        if item.source not in sources:
+            report.error("chapter.reading", f"further reading names unknown source {item.source!r}",
+                         line=part.meta_lines.get(("further_reading", index, "source"), 1), **where)
+
+
+def require_clean(report: Report, strict: bool) -> None:
+    if report.failed(strict):
+        raise BuildError(report.items)

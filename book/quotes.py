@@ -1,0 +1,67 @@
+"""Finding a quotation in its source: typographic folding, fragments, and the nearest miss.
+
+Folding removes only differences of typography: curly and straight quotes, dash styles, white
+space (and white space around dashes, which scraped pages often lost or added). Ellipses and
+[bracketed insertions] split a quotation into fragments that must occur in order.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
+                            "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
+                            "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
+                            "\u00a0": " ", "\u2009": " ", "\u202f": " "})
+SPACE = re.compile(r"\s+")
+DASH_SPACE = re.compile(r"\s*-+\s*")
+SPLITTERS = re.compile(r"…|\.\s?\.\s?\.|\[[^\]]*\]")
+EDGE = " ,.;:!?'\""
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
+    text = text.translate(QUOTE_FOLD)
+    text = DASH_SPACE.sub("-", text)
+    return SPACE.sub(" ", text).strip()
+
+
+def fragments(quotation: str) -> list[str]:
+    """The pieces of a quotation that must appear verbatim (after folding), in order."""
+    pieces = (fold(p).strip(EDGE) for p in SPLITTERS.split(quotation))
+    return [p for p in pieces if len(p) >= 2]
+
+
+def occurs_in(quotation: str, paragraph: str) -> bool:
+    folded = fold(paragraph)
+    position = 0
+    pieces = fragments(quotation)
+    if not pieces:
+        return True
+    for piece in pieces:
+        found = folded.find(piece, position)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
+def nearest(quotation: str, paragraphs: list[tuple[int, str]]) -> tuple[int, str, float] | None:
+    """The window of source text most like the quotation: (paragraph number, text, similarity)."""
+    target = " ".join(fragments(quotation))
+    if not target:
+        return None
+    size = len(target.split())
+    best = None
+    for number, text in paragraphs:
+        words = fold(text).split()
+        for start in range(0, max(1, len(words) - size + 1)):
+            window = " ".join(words[start:start + size])
+            matcher = difflib.SequenceMatcher(None, target, window, autojunk=False)
+            if best and matcher.quick_ratio() <= best[2]:
+                continue
+            ratio = matcher.ratio()
+            if not best or ratio > best[2]:
+                best = (number, window, ratio)
+    return best
