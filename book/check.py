@@ -16,6 +16,7 @@ from .sources import Source
 CITE_MARK = "\ue000"  # stands for a citation inside a paragraph's flattened text
 QUOTATION = re.compile(r"“([^“”]*)”")
 LOCATOR = re.compile(r"\bparas?\.?\s*(\d+)(?:\s*[-–]\s*(\d+))?")
+UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
 CAPITALISED_MID_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}")
 
 
@@ -127,6 +128,10 @@ def check_paragraph(inlines: list, ctx: Context, needs_cite: bool) -> None:
     para.text = stringify(inlines, para)
     ctx.words += len(para.text.split())
     check_keys(para, ctx)
+    for match in UNDEFINED_NOTE.finditer(para.text):
+        ctx.report.error("note.undefined", f"footnote reference [^{match.group(1).split('-', 1)[-1]}] has no note; "
+                         f"add a line '[^{match.group(1).split('-', 1)[-1]}]: …' to the file",
+                         **ctx.locate("[^" + match.group(1).split("-", 1)[-1] + "]"))
     for match in QUOTATION.finditer(para.text):
         quotation = match.group(1).replace(CITE_MARK, "")
         ctx.quoted_words += len(quotation.split())
@@ -225,8 +230,6 @@ def check_quotation(quotation: str, cites: list[Citation], ctx: Context) -> None
     if best:
         key, (number, text, _) = best
         hint = f"nearest text in '{key}', para. {number}: “{text}”"
-    if not cites[0].paragraphs or len(keys) > 1:
-        pass
     ctx.report.error("quote.mismatch", f"quotation “{short(quotation)}” is not in {where} "
                      f"({', '.join(keys)})", hint=hint, **ctx.locate(fragments(quotation)[0] if fragments(quotation) else quotation))
 
@@ -234,7 +237,7 @@ def check_quotation(quotation: str, cites: list[Citation], ctx: Context) -> None
 def states_facts(text: str) -> bool:
     """A paragraph names people, places or dates: it makes claims a reader may want to check."""
     text = text.strip()
-    if len(text.split()) < 8:
+    if len(text.split()) < 4:
         return False
     return bool(re.search(r"\d", text) or CAPITALISED_MID_SENTENCE.search(text))
 

@@ -16,13 +16,15 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool]:
     parser = argparse.ArgumentParser(prog="build.py", description="Build the Bukharin study guide.")
     parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "check"],
                         help="what to build (default: all); 'check' validates without writing")
-    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ in the book)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (default: this project)")
     parser.add_argument("--watch", action="store_true", help="rebuild whenever a source file changes")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     args = parser.parse_args(argv)
     targets = {"all": ("pdf", "epub"), "pdf": ("pdf",), "epub": ("epub",), "check": ()}[args.target]
-    options = BuildOptions(root=ROOT, out_dir=args.out.resolve(), targets=targets,
+    root = args.root.resolve()
+    options = BuildOptions(root=root, out_dir=(args.out or root / "dist").resolve(), targets=targets,
                            strict=args.strict, quiet=args.quiet)
     return options, args.watch
 

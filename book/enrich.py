@@ -15,7 +15,6 @@ from .html import inner_html
 from .model import BookView, IndexEntry, PartView
 
 SKIP_TAGS = {"a", "sup", "h1", "h2", "h3", "h4", "h5", "h6", "code"}
-MANY_PLACES = 12  # an index entry with more places than this gets a sub-entry per chapter
 
 
 class Marker:
@@ -113,11 +112,9 @@ def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter
 def build_index(places, titles: dict[str, str]) -> list[IndexEntry]:
     entries = []
     for heading, marks in places.items():
-        by_part = []
-        if len(marks) > MANY_PLACES:
-            for title in dict.fromkeys(part.title for _, part in marks):
-                by_part.append((title, [anchor for anchor, part in marks if part.title == title]))
-        entries.append(IndexEntry(heading, sort_key(heading), [anchor for anchor, _ in marks], by_part))
+        groups = [(title, [anchor for anchor, part in marks if part.title == title])
+                  for title in dict.fromkeys(part.title for _, part in marks)]
+        entries.append(IndexEntry(heading, sort_key(heading), [anchor for anchor, _ in marks], groups))
     return sorted(entries, key=lambda e: e.sort_key)
 
 

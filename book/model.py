@@ -14,6 +14,12 @@ from .html import RenderedHTML
 from .pipeline import Gathered
 
 
+# The generated back matter, in book order: (anchor id, title).
+BACK_MATTER = [{"id": "timeline", "title": "Timeline"}, {"id": "people", "title": "Who’s Who"},
+               {"id": "glossary", "title": "Glossary"}, {"id": "sources", "title": "Sources"},
+               {"id": "index", "title": "Index"}]
+
+
 @dataclass
 class ReadingView:
     source_id: str
@@ -87,7 +93,7 @@ class IndexEntry:
     heading: str
     sort_key: str
     anchors: list[str]  # ids of the marked places, in book order
-    by_part: list = field(default_factory=list)  # [(part title, [anchors])] for entries with many places
+    groups: list = field(default_factory=list)  # [(part title, [anchors])], in book order
 
 
 @dataclass

@@ -21,12 +21,10 @@ from .config import PAPER_SIZES
 from .diagnostics import Report
 from .fetch import BookFetcher
 from .html import note_refs
-from .model import BookView, IndexEntry
+from .model import BACK_MATTER, BookView, IndexEntry
 from .templates import environment, index_groups
 
-BACK_MATTER = [{"id": "timeline", "title": "Timeline"}, {"id": "people", "title": "Who’s Who"},
-               {"id": "glossary", "title": "Glossary"}, {"id": "sources", "title": "Sources"},
-               {"id": "index", "title": "Index"}]
+MANY_PAGES = 12  # an index entry with more pages than this gets a sub-entry per chapter
 
 
 @dataclass
@@ -40,7 +38,8 @@ def print_html(view: BookView, index: list[IndexEntry]) -> str:
     markup = environment().get_template("print.html.j2").render(
         config=view.config, year=view.year, front=view.front, chapters=view.chapters, back=BACK_MATTER,
         events=view.events, people=view.people, terms=view.terms, sources=view.sources,
-        index_groups=index_groups(index))
+        index_groups=index_groups(index), index_by_heading={e.heading: e for e in index},
+        paged=True, many=MANY_PAGES)
     root = html.document_fromstring(markup)
     for ref in note_refs(root):
         note = copy.deepcopy(view.notes[ref.get("href").lstrip("#")])
@@ -93,11 +92,8 @@ def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[Index
                 kept.append(anchor)
         return kept
 
-    result = []
-    for entry in entries:
-        by_part = [(title, thin(anchors)) for title, anchors in entry.by_part]
-        result.append(IndexEntry(entry.heading, entry.sort_key, thin(entry.anchors), by_part))
-    return result
+    return [IndexEntry(e.heading, e.sort_key, thin(e.anchors), [(t, thin(a)) for t, a in e.groups])
+            for e in entries]
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:

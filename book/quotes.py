@@ -40,11 +40,23 @@ def occurs_in(quotation: str, paragraph: str) -> bool:
     if not pieces:
         return True
     for piece in pieces:
-        found = folded.find(piece, position)
+        found = find_words(folded, piece, position)
         if found < 0:
             return False
         position = found + len(piece)
     return True
+
+
+def find_words(text: str, piece: str, start: int) -> int:
+    """Like str.find, but a piece must not begin or end in the middle of a word."""
+    found = text.find(piece, start)
+    while found >= 0:
+        before = text[found - 1] if found else " "
+        after = text[found + len(piece)] if found + len(piece) < len(text) else " "
+        if not (piece[0].isalnum() and before.isalnum()) and not (piece[-1].isalnum() and after.isalnum()):
+            return found
+        found = text.find(piece, found + 1)
+    return -1
 
 
 def nearest(quotation: str, paragraphs: list[tuple[int, str]]) -> tuple[int, str, float] | None:

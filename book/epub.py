@@ -1,0 +1,207 @@
+"""The EPUB 3 writer: one XHTML file per part, pop-up footnotes, nav, NCX, landmarks and a cover.
+
+ebooklib assembles the package; this module decides the files, rewrites links across them,
+turns pandoc's notes into noteref/aside pairs per file, and repacks the archive so that the
+same input gives the same bytes (fixed timestamps, mimetype first and stored, fixed order).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ebooklib import epub
+from lxml import etree, html
+
+from .cover import cover_png
+from .diagnostics import Report
+from .html import inner_html, note_content, note_refs, remove_keeping_tail
+from .model import BACK_MATTER, BookView
+from .templates import environment, index_groups
+
+FONT_FILES = ["LinLibertine_R.otf", "LinLibertine_RI.otf", "LinLibertine_RB.otf", "LinLibertine_RBI.otf",
+              "LinBiolinum_R.otf", "LinBiolinum_RB.otf"]
+
+
+@dataclass
+class Page:
+    file_name: str
+    title: str
+    body: str  # HTML of the body's content
+    kind: str = ""  # landmark hint: "cover", "bodymatter", ...
+
+
+def pages_of(view: BookView) -> list[Page]:
+    env = environment()
+    context = dict(config=view.config, year=view.year, events=view.events, people=view.people,
+                   terms=view.terms, sources=view.sources, index_groups=index_groups(view.index),
+                   index_by_heading={e.heading: e for e in view.index}, paged=False, many=0)
+    pages = [
+        Page("cover.xhtml", "Cover", '<section class="cover" epub:type="cover"><img src="images/cover.png" '
+             f'alt="Cover: {html_escape(view.config.title)}, {html_escape(view.config.subtitle)}"/></section>', "cover"),
+        Page("title.xhtml", "Title Page", env.get_template("epub/title.html.j2").render(**context), "titlepage"),
+    ]
+    for part in view.front:
+        pages.append(Page(f"{part.slug}.xhtml", part.title,
+                          env.get_template("epub/part.html.j2").render(part=part, **context)))
+    for part in view.chapters:
+        pages.append(Page(f"chapter-{part.number}.xhtml", f"{part.number}. {part.title}",
+                          env.get_template("epub/part.html.j2").render(part=part, **context),
+                          "bodymatter" if part.number == 1 else ""))
+    for item in BACK_MATTER:
+        pages.append(Page(f"{item['id']}.xhtml", item["title"],
+                          env.get_template(f"{item['id']}.html.j2").render(**context)))
+    return pages
+
+
+def html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement]:
+    """Per file: number the notes 1, 2, …; make each call a noteref and each note an aside."""
+    trees = {}
+    for page in pages:
+        root = html.fragment_fromstring(page.body, create_parent="div")
+        refs = note_refs(root)
+        stem = page.file_name.removesuffix(".xhtml")
+        asides = []
+        for number, ref in enumerate(refs, start=1):
+            note = note_content(view.notes, ref)
+            call = html.Element("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
+                                      "epub:type": "noteref", "role": "doc-noteref", "class": "noteref"})
+            call.text = str(number)
+            sup = html.Element("sup")
+            sup.append(call)
+            sup.tail = ref.tail
+            ref.getparent().replace(ref, sup)
+            aside = html.Element("aside", {"id": f"{stem}-note-{number}", "epub:type": "footnote",
+                                           "role": "doc-footnote", "class": "footnote"})
+            paragraphs = note.findall("p") or [note]
+            back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number"})
+            back.text = f"{number}."
+            first = paragraphs[0]
+            back.tail = " " + (first.text or "")
+            first.text = None
+            first.insert(0, back)
+            for paragraph in paragraphs:
+                paragraph.tag = "p"
+                aside.append(paragraph)
+            asides.append(aside)
+        if asides:
+            notes = html.Element("div", {"class": "notes"})
+            heading = html.Element("p", {"class": "notes-title"})
+            heading.text = "Notes"
+            notes.append(heading)
+            notes.extend(asides)
+            root.append(notes)
+        trees[page.file_name] = root
+    return trees
+
+
+def resolve_links(trees: dict[str, html.HtmlElement]) -> None:
+    """href="#id" pointing into another file becomes "file.xhtml#id"."""
+    home = {}
+    for file_name, root in trees.items():
+        for element in root.xpath(".//*[@id]"):
+            home.setdefault(element.get("id"), file_name)
+    for file_name, root in trees.items():
+        for link in root.xpath(".//a[starts-with(@href, '#')]"):
+            target = link.get("href")[1:]
+            if home.get(target, file_name) != file_name:
+                link.set("href", f"{home[target]}#{target}")
+
+
+def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
+    config = view.config
+    book = epub.EpubBook()
+    book.set_identifier(config.identifier)
+    book.set_title(config.title if not config.subtitle else f"{config.title}: {config.subtitle}")
+    book.set_language(config.language)
+    book.add_author(config.author)
+    book.add_metadata("DC", "description", config.description)
+    book.add_metadata("DC", "date", config.date.isoformat())
+    book.add_metadata("DC", "publisher", config.publisher or config.author)
+    book.add_metadata("DC", "rights", config.licence)
+    for subject in filter(None, (s.strip() for s in config.subject.split(";"))):
+        book.add_metadata("DC", "subject", subject)
+
+    css = (root / "styles" / "fonts.css").read_text(encoding="utf-8") + (root / "styles" / "epub.css").read_text(encoding="utf-8")
+    book.add_item(epub.EpubItem(uid="style", file_name="style/book.css", media_type="text/css", content=css.encode()))
+    for index, name in enumerate(FONT_FILES):
+        book.add_item(epub.EpubItem(uid=f"font-{index}", file_name=f"style/fonts/{name}", media_type="font/otf",
+                                    content=(root / "styles" / "fonts" / name).read_bytes()))
+    book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
+
+    pages = pages_of(view)
+    trees = place_notes(pages, view)
+    resolve_links(trees)
+    for number, (name, data) in enumerate(embed_images(trees, root, view, report)):
+        book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
+    items = {}
+    for page in pages:
+        item = epub.EpubHtml(title=page.title, file_name=page.file_name, lang=config.language,
+                             content=f"<html><body>{inner_html(trees[page.file_name])}</body></html>")
+        item.add_link(href="style/book.css", rel="stylesheet", type="text/css")
+        book.add_item(item)
+        items[page.file_name] = item
+    nav = epub.EpubNav(title="Contents")
+    book.add_item(nav)
+    book.add_item(epub.EpubNcx())
+
+    spine_pages = [items[p.file_name] for p in pages]
+    book.spine = [spine_pages[0], spine_pages[1], nav, *spine_pages[2:]]
+    book.toc = [toc_entry(items[p.file_name], trees[p.file_name]) for p in pages[2:]]
+    book.guide = [{"type": "cover", "href": "cover.xhtml", "title": "Cover"},
+                  {"type": "toc", "href": "nav.xhtml", "title": "Contents"},
+                  {"type": "text", "href": next(p.file_name for p in pages if p.kind == "bodymatter"),
+                   "title": "Start of Text"}]
+
+    modified = dt.datetime.combine(config.date, dt.time(12))
+    buffer = io.BytesIO()
+    epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
+                                   "landmark_title": "Landmarks", "epub3_pages": False})
+    data = repack(buffer.getvalue(), config.date)
+    return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tuple[str, bytes]]:
+    """Images the chapters use: files inside the book are packed; anything else is refused."""
+    packed: dict[str, bytes] = {}
+    for tree in trees.values():
+        for image in tree.xpath(".//img[not(ancestor::section[@class='cover'])]"):
+            src = image.get("src", "")
+            path = (root / "chapters" / src).resolve() if "://" not in src and not src.startswith("/") else None
+            if path is None or not path.is_relative_to(root.resolve()) or not path.is_file():
+                report.warning("fetch.refused", f"refused to load {src}: the build reads only files inside the "
+                               "book's folder and never the network; remove it or copy the file into the book",
+                               **view.locate(src))
+                remove_keeping_tail(image)
+                continue
+            packed[path.name] = path.read_bytes()
+            image.set("src", f"images/{path.name}")
+    return sorted(packed.items())
+
+
+def toc_entry(item: epub.EpubHtml, tree):
+    """A chapter with its sections as a nested list in the contents; other pages as one line."""
+    sections = [epub.Link(f"{item.file_name}#{h.get('id')}", h.text_content().strip(), f"{item.id}-{h.get('id')}")
+                for h in tree.xpath('.//div[@class="chapter-body"]/h2[@id]')]
+    return (epub.Section(item.title, href=item.file_name), sections) if sections else item
+
+
+def repack(data: bytes, date: dt.date) -> bytes:
+    """The same archive with fixed timestamps and order: mimetype first, stored, uncompressed."""
+    stamp = (date.year, date.month, date.day, 12, 0, 0)
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in names:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(name))
+    return out.getvalue()

@@ -1,0 +1,36 @@
+"""Rebuild on save: the file-event callback only notes changes; the loop rebuilds when they settle."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from watchfiles import DefaultFilter, watch
+
+WATCHED = ("chapters", "styles", "sources", "book/templates")
+
+
+class BookFilter(DefaultFilter):
+    """Source files only: not dist/, not editor swap files."""
+
+    def __call__(self, change, path: str) -> bool:
+        return super().__call__(change, path) and not path.endswith((".swp", "~")) and "/dist/" not in path
+
+
+def watch_and_build(options, run_once, console: Console) -> int:
+    root: Path = options.root
+    paths = [root / p for p in WATCHED if (root / p).exists()]
+    run_once(options)
+    console.print(f"watching {', '.join(str(p.relative_to(root)) for p in paths)} (Ctrl+C to stop)")
+    try:
+        # watchfiles debounces (waits for changes to settle) and groups events into one set.
+        for changes in watch(*paths, watch_filter=BookFilter(), debounce=400, step=100):
+            names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
+            console.print(f"changed: {', '.join(names)}")
+            started = time.perf_counter()
+            status = run_once(options)  # a failed build is reported; the loop keeps watching
+            outcome = "rebuilt" if status == 0 else "build failed"
+            console.print(f"{outcome} in {time.perf_counter() - started:.1f} s; watching")
+    except KeyboardInterrupt:
+        pass
+    return 0

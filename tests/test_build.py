@@ -1,0 +1,80 @@
+"""The build as an editor meets it: reproducible files, clear errors, dist/ safe on failure."""
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import make_root, run_build
+
+from book.config import ROOT
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_two_builds_give_identical_bytes(book, tmp_path):
+    again = run_build(ROOT, tmp_path / "again")
+    assert digest(again.epub) == digest(book.epub)
+    for paper in ("a4", "letter"):
+        assert digest(again.pdf(paper)) == digest(book.pdf(paper))
+
+
+def cli(root: Path, *args: str, out: Path):
+    # build.py is run as an editor runs it, pointed at a fixture book.
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args, "--root", str(root), "--out", str(out)],
+                          capture_output=True, text=True)
+
+
+def test_bad_input_stops_the_build_and_leaves_dist_alone(tiny, tmp_path):
+    out = tmp_path / "dist"
+    ok = cli(tiny, "epub", out=out)
+    assert ok.returncode == 0, ok.stderr
+    before = digest(out / "tiny.epub")
+    chapter = tiny / "chapters" / "01-life.md"
+    chapter.write_text(chapter.read_text().replace("[@spartacus, para. 39]", "[@nobody, para. 1]"))
+    failed = cli(tiny, "epub", out=out)
+    assert failed.returncode == 1
+    assert "chapters/01-life.md:50:" in failed.stderr and "[cite.unknown-key]" in failed.stderr
+    assert digest(out / "tiny.epub") == before
+    assert sorted(p.name for p in out.iterdir()) == ["tiny.epub"]
+
+
+def test_broken_yaml_names_file_and_line(tiny, tmp_path):
+    book_file = tiny / "chapters" / "book.yaml"
+    book_file.write_text(book_file.read_text().replace("slug: tiny", "slug: [tiny"))
+    result = cli(tiny, "check", out=tmp_path)
+    assert result.returncode == 1
+    assert "chapters/book.yaml:5" in result.stderr and "[yaml.syntax]" in result.stderr
+
+
+def test_missing_chapter_names_the_book_file_line(tiny, tmp_path):
+    book_file = tiny / "chapters" / "book.yaml"
+    book_file.write_text(book_file.read_text() + "  - 02-missing.md\n")
+    result = cli(tiny, "check", out=tmp_path)
+    assert result.returncode == 1
+    assert ("chapters/book.yaml:15: error: 02-missing.md is listed but does not exist; "
+            "create it or remove it from the list [config.missing-file]") in result.stderr
+
+
+def test_unknown_key_in_book_file_is_reported_with_its_line(tiny, tmp_path):
+    book_file = tiny / "chapters" / "book.yaml"
+    book_file.write_text(book_file.read_text().replace("papers: [a4]", "paper: [a4]"))
+    result = cli(tiny, "check", out=tmp_path)
+    assert "chapters/book.yaml:10: error: paper: Extra inputs are not permitted [config.invalid]" in result.stderr
+
+
+def test_fetches_outside_the_book_are_refused_and_reported(tmp_path):
+    root = make_root(tmp_path, "tiny")
+    chapter = root / "chapters" / "01-life.md"
+    chapter.write_text(chapter.read_text() + "\n![secret](file:///etc/passwd)\n\n![remote](http://example.com/x.png)\n")
+    built = run_build(root, tmp_path / "out", targets=("pdf",))
+    refused = [d for d in built.report.warnings if d.code == "fetch.refused"]
+    assert {d.message.split()[3].rstrip(":") for d in refused} == {"file:///etc/passwd", "http://example.com/x.png"}
+    assert all(d.file == "chapters/01-life.md" for d in refused)
+    data = built.pdf("a4").read_bytes()
+    assert b"root:x:0:0" not in data
+    import pdfplumber
+
+    with pdfplumber.open(built.pdf("a4")) as pdf:
+        assert not any(page.images for page in pdf.pages)
