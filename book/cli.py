@@ -13,7 +13,9 @@ console = Console(stderr=True, highlight=False)
 
 
 def parse_args(argv: list[str]) -> tuple[BuildOptions, bool]:
-    parser = argparse.ArgumentParser(prog="build.py", description="Build the Bukharin study guide.")
+    parser = argparse.ArgumentParser(
+        prog="build.py", description="Build the Bukharin study guide.",
+        epilog="python build.py source ID [PARA ...] prints a source's numbered paragraphs.")
     parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "check"],
                         help="what to build (default: all); 'check' validates without writing")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ in the book)")
@@ -56,6 +58,10 @@ def run_once(options: BuildOptions) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["source"]:  # python build.py source ID [PARA …]: show a source's paragraphs
+        from .sources import main as show_source
+
+        return show_source(argv[1:])
     options, watch = parse_args(argv)
     if watch:
         from .watch import watch_and_build

@@ -41,6 +41,7 @@ def enrich(view: BookView, apparatus: Apparatus) -> None:
         make_boxes(root)
         prefix_heading_ids(root, part.slug)
         linked: set[str] = set()
+        mark_explicit(root, part, places, counter)
         if marker.pattern is not None:
             mark_text(root, marker, part, linked, places, counter)
         part.body = Markup(inner_html(root))
@@ -64,6 +65,15 @@ def prefix_heading_ids(root, slug: str) -> None:
     for heading in root.xpath(".//h1|.//h2|.//h3|.//h4|.//*[@id][self::section or self::div]"):
         if heading.get("id") and not heading.get("id").startswith(slug + "-"):
             heading.set("id", f"{slug}-{heading.get('id')}")
+
+
+def mark_explicit(root, part: PartView, places, counter) -> None:
+    """[the Lubyanka]{ix="Lubyanka prison"}: an editor's own index entry."""
+    for span in root.xpath(".//span[@data-ix]"):
+        anchor = f"ix-{next(counter)}"
+        places[span.attrib.pop("data-ix")].append((anchor, part))
+        span.set("id", anchor)
+        span.set("class", "ix")
 
 
 def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter) -> None:
@@ -91,7 +101,7 @@ def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter
         return lead, pieces
 
     def visit(element) -> None:
-        if element.tag in SKIP_TAGS or "box-title" in (element.get("class") or ""):
+        if element.tag in SKIP_TAGS or {"box-title", "ix"} & set((element.get("class") or "").split()):
             return
         children = list(element)
         if element.text:

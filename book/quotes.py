@@ -1,6 +1,7 @@
 """Finding a quotation in its source: typographic folding, fragments, and the nearest miss.
 
-Folding removes only differences of typography: curly and straight quotes, dash styles, white
+Folding removes only differences of typography: quotation marks (curly or straight, single or
+double, since a quotation turns the source's double marks into single ones), dash styles, white
 space (and white space around dashes, which scraped pages often lost or added). Ellipses and
 [bracketed insertions] split a quotation into fragments that must occur in order.
 """
@@ -10,14 +11,15 @@ import difflib
 import re
 from functools import lru_cache
 
+# All quotation marks fold to one: a quotation nests the source's double quotes as single ones.
 QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
-                            "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
+                            "“": "'", "”": "'", "„": "'", "‟": "'", "″": "'", '"': "'",
                             "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
                             "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 SPACE = re.compile(r"\s+")
 DASH_SPACE = re.compile(r"\s*-+\s*")
 SPLITTERS = re.compile(r"…|\.\s?\.\s?\.|\[[^\]]*\]")
-EDGE = " ,.;:!?'\""
+EDGE = " ,.;:!?'"
 
 
 @lru_cache(maxsize=4096)

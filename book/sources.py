@@ -115,8 +115,11 @@ def main(argv: list[str]) -> int:
         for sid, src in sources.items():
             print(f"{sid:26} {len(src.paragraphs):4} paragraphs  {src.meta.get('title', '')}")
         return 0
+    if argv[0] not in sources:
+        print(f"error: no source {argv[0]!r}; known: {', '.join(sources)}", file=sys.stderr)
+        return 1
     src = sources[argv[0]]
-    wanted = {int(a) for a in argv[1:]}
+    wanted = {int(a) for a in argv[1:] if a.isdigit()}
     for para in src.paragraphs:
         if not wanted or para.number in wanted:
             print(f"[para. {para.number}] ({para.file}:{para.line})\n{para.text}\n")
