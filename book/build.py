@@ -50,12 +50,12 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
         try:
             slug = book.config.slug
             if "pdf" in options.targets:
-                from .pdf import write_pdf  # WeasyPrint is slow to import; only when needed
+                from .pdf import write_pdfs  # WeasyPrint is slow to import; only when needed
 
-                for paper in book.config.papers:
-                    progress.update(task, description=f"laying out the PDF ({paper})")
-                    t0 = time.perf_counter()
-                    result = write_pdf(view, options.root, paper, book.report)
+                papers = book.config.papers
+                progress.update(task, description=f"laying out the PDF ({', '.join(papers)})")
+                t0 = time.perf_counter()
+                for paper, result in write_pdfs(view, options.root, papers, book.report).items():
                     name = f"{slug}-{paper}.pdf"
                     (staging / name).write_bytes(result.data)
                     results.append(summary_line(options.out_dir / name, f"{result.pages} pages",

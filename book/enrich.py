@@ -67,10 +67,15 @@ def prefix_heading_ids(root, slug: str) -> None:
             heading.set("id", f"{slug}-{heading.get('id')}")
 
 
+def anchor_id(part: PartView, counter) -> str:
+    """Index anchors in the front matter say so, so the PDF can print their pages in roman."""
+    return f"{'ixf' if part.kind == 'front' else 'ix'}-{next(counter)}"
+
+
 def mark_explicit(root, part: PartView, places, counter) -> None:
     """[the Lubyanka]{ix="Lubyanka prison"}: an editor's own index entry."""
     for span in root.xpath(".//span[@data-ix]"):
-        anchor = f"ix-{next(counter)}"
+        anchor = anchor_id(part, counter)
         places[span.attrib.pop("data-ix")].append((anchor, part))
         span.set("id", anchor)
         span.set("class", "ix")
@@ -81,7 +86,7 @@ def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter
         pieces, last, lead = [], 0, None
         for match in marker.pattern.finditer(text):
             heading, term_id = marker.entry_of[match.group(1)]
-            anchor = f"ix-{next(counter)}"
+            anchor = anchor_id(part, counter)
             places[heading].append((anchor, part))
             if term_id and part.kind == "chapter" and term_id not in linked:
                 linked.add(term_id)

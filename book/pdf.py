@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +82,12 @@ def layout(markup: str, root: Path, paper: str, fetcher: BookFetcher, fonts: Fon
 
 
 def pages_of_anchors(document) -> dict[str, int]:
-    return {anchor: number for number, page in enumerate(document.pages) for anchor in page.anchors}
+    """The page on which each id starts (an element spanning pages is listed on each of them)."""
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, number)
+    return pages
 
 
 def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[IndexEntry]:
@@ -118,6 +126,33 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
             report.warning("pdf.weasyprint", f"WeasyPrint: {message}")
     first_main = pages_of_anchors(document).get(view.chapters[0].anchor, 0)
     return PdfResult(add_page_labels(data, first_main, view), len(document.pages))
+
+
+_SHARED: dict = {}  # what forked workers read: the view cannot be pickled (lxml elements)
+
+
+def _write_one(root: Path, paper: str):
+    report = Report()
+    result = write_pdf(_SHARED["view"], root, paper, report)
+    return result, report.items
+
+
+def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report) -> dict[str, PdfResult]:
+    """Lay out each paper size, in parallel when there are several (one process per core)."""
+    workers = min(len(papers), os.cpu_count() or 1)
+    if workers <= 1:
+        return {paper: write_pdf(view, root, paper, report) for paper in papers}
+    _SHARED["view"] = view
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
+            results = {}
+            for paper, future in futures.items():
+                results[paper], items = future.result()
+                report.items.extend(item for item in items if item not in report.items)
+            return results
+    finally:
+        _SHARED.clear()
 
 
 def add_page_labels(data: bytes, first_main: int, view: BookView) -> bytes:
