@@ -21,10 +21,17 @@ def watch_and_build(options, run_once, console: Console) -> int:
     root: Path = options.root
     paths = [root / p for p in WATCHED if (root / p).exists()]
     run_once(options)
-    console.print(f"watching {', '.join(str(p.relative_to(root)) for p in paths)} (Ctrl+C to stop)")
+    announced = False
     try:
-        # watchfiles debounces (waits for changes to settle) and groups events into one set.
-        for changes in watch(*paths, watch_filter=BookFilter(), debounce=400, step=100):
+        # watchfiles debounces (waits for changes to settle) and groups events into one set; the
+        # empty set it yields on a timeout tells us the watcher is live, so say so only then.
+        for changes in watch(*paths, watch_filter=BookFilter(), debounce=400, step=100,
+                             yield_on_timeout=True, rust_timeout=300):
+            if not changes:
+                if not announced:
+                    console.print(f"watching {', '.join(str(p.relative_to(root)) for p in paths)} (Ctrl+C to stop)")
+                    announced = True
+                continue
             names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
             console.print(f"changed: {', '.join(names)}")
             started = time.perf_counter()

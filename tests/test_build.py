@@ -78,3 +78,52 @@ def test_fetches_outside_the_book_are_refused_and_reported(tmp_path):
 
     with pdfplumber.open(built.pdf("a4")) as pdf:
         assert not any(page.images for page in pdf.pages)
+
+
+def test_a_clean_build_reports_nothing(book):
+    assert [str(d) for d in book.report.items] == []
+
+
+def test_the_slur_in_the_1925_translation_is_never_reproduced(book):
+    import pdfplumber
+
+    word = "nig" + "ger"  # spelled in pieces so that this file does not carry it whole
+    assert word in (ROOT / "sources/seeds/001_86c37a92ad56db51.txt").read_text()  # the trap is real
+    for name, data in book.epub_files().items():
+        assert word.encode() not in data.lower(), name
+    with pdfplumber.open(book.pdf("a4")) as pdf:
+        assert not any(word in (page.extract_text() or "").lower() for page in pdf.pages)
+
+
+def test_watch_rebuilds_after_a_save_and_survives_a_failed_build(tiny, tmp_path):
+    import os
+    import select
+    import time
+
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "epub", "--watch", "--root", str(tiny),
+                                "--out", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    lines: list[str] = []
+
+    def wait_for(text: str, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stderr], [], [], 0.5)
+            if ready:
+                lines.append(process.stderr.readline())
+                if text in lines[-1]:
+                    return
+        raise AssertionError(f"no {text!r} in {lines}")
+
+    try:
+        wait_for("watching")
+        chapter = tiny / "chapters" / "01-life.md"
+        chapter.write_text(chapter.read_text().replace("[@spartacus, para. 39]", "[@nobody, para. 1]"))
+        wait_for("build failed in")
+        chapter.write_text(chapter.read_text().replace("[@nobody, para. 1]", "[@spartacus, para. 39]"))
+        wait_for("rebuilt in")
+        assert any("changed: chapters/01-life.md" in line for line in lines)
+        assert any("[cite.unknown-key]" in line for line in lines)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
