@@ -1,7 +1,7 @@
 """The PDF writer: one HTML document for the whole book, laid out by WeasyPrint.
 
-Layout runs twice: the first pass finds the page of every index mark, so that the index can
-list each page once; the second is the book. Page labels (i, ii, … then 1, 2, …) are added
+Layout runs twice: the first pass (without the index) finds the page of every index mark, so
+that the index can list each page once; the second is the book. Page labels (i, ii, … then 1, 2, …) are added
 afterwards with pikepdf, since WeasyPrint writes none.
 """
 from __future__ import annotations
@@ -111,7 +111,9 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
     logger = logging.getLogger("weasyprint")
     logger.addHandler(capture)
     try:
-        first = layout(print_html(view, view.index), root, paper, fetcher, fonts)
+        # Pass 1 only finds the pages of the index marks, which all lie in the chapters and front
+        # matter, before any back matter: the index and its page references can be left out.
+        first = layout(print_html(view, []), root, paper, fetcher, fonts)
         index = one_per_page(view.index, pages_of_anchors(first))
         document = layout(print_html(view, index), root, paper, fetcher, fonts)
         data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=None)
