@@ -15,7 +15,7 @@ from .sources import Source
 
 CITE_MARK = "\ue000"  # stands for a citation inside a paragraph's flattened text
 QUOTATION = re.compile(r"“([^“”]*)”")
-LOCATOR = re.compile(r"\bparas?\.?\s*(\d+)(?:\s*[-–]\s*(\d+))?")
+LOCATOR = re.compile(r"\bparas?\.?\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*,\s*\d+(?:\s*[-–]\s*\d+)?)*)")
 UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
 CAPITALISED_MID_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}")
 
@@ -23,6 +23,7 @@ CAPITALISED_MID_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}")
 @dataclass
 class Citation:
     key: str
+    prefix: str  # "Lenin, quoted in": who is speaking, when the source quotes someone
     paragraphs: tuple[int, ...]  # () when no locator was given
     locator_text: str
 
@@ -65,12 +66,14 @@ def stringify(inlines: list, para: Paragraph) -> str:
 
 def citation_of(data: dict) -> Citation:
     suffix = stringify(data.get("citationSuffix", []), Paragraph(""))
-    paragraphs: tuple[int, ...] = ()
+    paragraphs: list[int] = []
     match = LOCATOR.search(suffix)
-    if match:
-        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
-        paragraphs = tuple(range(first, last + 1)) if last >= first else (first,)
-    return Citation(data["citationId"], paragraphs, suffix.strip(" ,"))
+    for item in match.group(1).split(",") if match else []:
+        first, _, last = item.replace("–", "-").partition("-")
+        first, last = int(first), int(last or first)
+        paragraphs += range(first, last + 1) if last >= first else [first]
+    prefix = stringify(data.get("citationPrefix", []), Paragraph("")).strip()
+    return Citation(data["citationId"], prefix, tuple(paragraphs), suffix.strip(" ,"))
 
 
 @dataclass
@@ -196,6 +199,10 @@ def cites_for(para: Paragraph, start: int, end: int) -> list[Citation] | None:
 
 def check_keys(para: Paragraph, ctx: Context) -> None:
     for group in para.cites:
+        keys = [(cite.prefix, cite.key) for cite in group]
+        for _, key in {k for k in keys if keys.count(k) > 1}:
+            ctx.report.warning("cite.repeat", f"'@{key}' is cited twice in one note; cite it once with all its "
+                               f"paragraphs, e.g. [@{key}, paras. 3, 7]", **ctx.locate("@" + key))
         for cite in group:
             source = ctx.sources.get(cite.key)
             if source is None:

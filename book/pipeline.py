@@ -94,7 +94,7 @@ def run_checks(book: Gathered) -> None:
     for part in book.chapters:
         check_chapter_apparatus(part, terms, book.sources, report)
         body = contexts[f"body-{part.slug}"]
-        if body.words < 3000:
+        if not 3000 <= body.words <= 5000:
             report.warning("chapter.length", f"chapter has {body.words} words; a chapter needs 3,000 to 5,000",
                            file=part.path, line=1)
         if body.words and body.quoted_words / body.words > 0.2:

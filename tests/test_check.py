@@ -116,3 +116,10 @@ def test_folding_covers_typography_only():
     assert fold("“Enrich yourselves!” — he said") == fold('"Enrich yourselves!"-he said')
     assert occurs_in("‘unstable element’", "a certified ‘unstable element’ who left")
     assert not occurs_in("stable element", "a certified ‘unstable element’ who left")
+
+
+def test_one_source_twice_in_one_note_is_a_warning_and_a_list_locator_works(tiny):
+    rewrite(tiny, "[@spartacus, para. 1] Lenin", "[@spartacus, para. 1; @spartacus, para. 2] Lenin")
+    rewrite(tiny, "[Lenin, quoted in @spartacus, para. 14]", "[Lenin, quoted in @spartacus, paras. 2, 14]")
+    report = check(tiny)
+    assert [d.code for d in report.items if d.code.startswith(("cite.", "quote."))] == ["cite.repeat"]
