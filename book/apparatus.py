@@ -30,10 +30,19 @@ class Person(BaseModel):
     dates: str = ""
     variants: list[str] = []
     about: str
+    index: bool = True  # false for the book's subject, who is on every page
 
     @property
     def forms(self) -> list[str]:
         return [self.name, *self.variants]
+
+
+class Subject(BaseModel):
+    """An index entry that is neither a person nor a glossary term (a book, say)."""
+
+    model_config = ConfigDict(extra="forbid")
+    heading: str
+    match: list[str] = Field(min_length=1)
 
 
 class Event(BaseModel):
@@ -57,6 +66,7 @@ class Apparatus:
     terms: list[Term]
     people: list[Person]
     events: list[Event]
+    subjects: list[Subject]
     lines: dict[str, dict[tuple, int]]  # file -> key path -> line
 
     def line(self, file: str, *path) -> int | None:
@@ -65,7 +75,8 @@ class Apparatus:
 
 FILES = {"glossary": ("chapters/glossary.yaml", Term),
          "people": ("chapters/people.yaml", Person),
-         "timeline": ("chapters/timeline.yaml", Event)}
+         "timeline": ("chapters/timeline.yaml", Event),
+         "subjects": ("chapters/subjects.yaml", Subject)}
 
 
 def load_apparatus(root: Path) -> Apparatus:
@@ -97,4 +108,4 @@ def load_apparatus(root: Path) -> Apparatus:
             seen.add(item_id)
     if problems:
         raise BuildError(problems)
-    return Apparatus(loaded["glossary"], loaded["people"], loaded["timeline"], lines)
+    return Apparatus(loaded["glossary"], loaded["people"], loaded["timeline"], loaded["subjects"], lines)

@@ -29,6 +29,13 @@ def render_view(book: Gathered) -> BookView:
         book.report.warning("pandoc.warning", line)
     view = build_view(book, split_pandoc_html(markup))
     enrich(view, book.apparatus)
+    indexed = {entry.heading for entry in view.index}
+    for number, person in enumerate(book.apparatus.people):
+        if person.index and person.sort not in indexed:
+            book.report.warning("people.unused", f"{person.name} is named nowhere in the text; the who's who "
+                                "lists people the guide names: remove the entry or add the form the text uses "
+                                "to its variants", file="chapters/people.yaml",
+                                line=book.apparatus.line("chapters/people.yaml", number, "name"))
     return view
 
 
@@ -46,6 +53,9 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
         view = render_view(book)
         options.out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".building-", dir=options.out_dir))
+        scratch = staging / "scratch"  # the libraries' temporary files (WeasyPrint's fonts) go here
+        scratch.mkdir()
+        saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(scratch)
         results: list[str] = []
         try:
             slug = book.config.slug
@@ -71,9 +81,10 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
                 results.append(summary_line(options.out_dir / name, f"{files} files", len(data),
                                             time.perf_counter() - t0))
             require_clean(book.report, options.strict)
-            for produced in sorted(staging.iterdir()):
+            for produced in sorted(p for p in staging.iterdir() if p.is_file()):
                 os.replace(produced, options.out_dir / produced.name)
         finally:
+            tempfile.tempdir = saved_tempdir
             shutil.rmtree(staging, ignore_errors=True)
     results.append(f"built in {time.perf_counter() - started:.1f} s")
     return book.report, results

@@ -49,11 +49,26 @@ def split_pandoc_html(markup: str) -> RenderedHTML:
                 remove_keeping_tail(back)
             notes[item.get("id")] = item
         section.getparent().remove(section)
+    for note in notes.values():
+        space_before_citations(note)
     snippets = {div.get("id"): div for div in root.xpath('./div[contains(@class, "snippet")]')}
     bibliography = {}
     for entry in root.xpath('.//div[@id="refs"]/div[contains(@class, "csl-entry")]'):
         bibliography[entry.get("id").removeprefix("ref-")] = entry
     return RenderedHTML(snippets, notes, bibliography)
+
+
+def space_before_citations(note) -> None:
+    """Inside a note, citeproc prints a citation in parentheses right after the text before it
+    ("party".(Simkin …)); give it the space a reader expects."""
+    for citation in note.xpath('.//span[contains(@class, "citation")]'):
+        previous = citation.getprevious()
+        text = previous.tail if previous is not None else citation.getparent().text
+        if text and not text[-1].isspace() and text[-1] not in "([“‘":
+            if previous is not None:
+                previous.tail = text + " "
+            else:
+                citation.getparent().text = text + " "
 
 
 def remove_keeping_tail(element) -> None:

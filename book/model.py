@@ -94,6 +94,10 @@ class IndexEntry:
     sort_key: str
     anchors: list[str]  # ids of the marked places, in book order
     groups: list = field(default_factory=list)  # [(part title, [anchors])], in book order
+    # For the PDF: the page references to print, as (anchor, css class): one per page, with runs
+    # of three or more consecutive pages printed as ranges (first, then "range-end").
+    refs: list = field(default_factory=list)
+    group_refs: list = field(default_factory=list)  # [(part title, refs)]
 
 
 @dataclass
@@ -145,7 +149,7 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
     titles = {p.slug: p.title for p in parts}
     events = [EventView(e.date, e.when, rendered.inline(f"event-{i}"), e.chapter, titles.get(e.chapter, ""),
                         e.date[:4]) for i, e in enumerate(book.apparatus.events)]
-    people = sorted((PersonView(p.id, p.name, p.sort, p.cyrillic, p.dates, p.variants,
+    people = sorted((PersonView(p.id, p.name, p.sort, p.cyrillic, p.dates, spelled_otherwise(p.name, p.variants),
                                 rendered.inline(f"person-{p.id}")) for p in book.apparatus.people),
                     key=lambda p: p.sort.casefold())
     glossary = sorted((TermView(t.id, t.term, t.abbr, rendered.inline(f"term-{t.id}"))
@@ -159,6 +163,11 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
     markdown = {p.path: "\n" * (p.body_line - 1) + p.body for p in book.parts}
     return BookView(book.config, [p for p in parts if p.kind == "front"], [p for p in parts if p.kind == "chapter"],
                     events, people, glossary, sources, rendered.notes, markdown)
+
+
+def spelled_otherwise(name: str, variants: list[str]) -> list[str]:
+    """The variants worth showing a reader: not the surname alone or another part of the name."""
+    return [v for v in variants if v not in name]
 
 
 def inner_or_empty(element) -> Markup:

@@ -91,17 +91,29 @@ def pages_of_anchors(document) -> dict[str, int]:
 
 
 def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[IndexEntry]:
-    """Keep the first mark of each entry on each page: the index then lists every page once."""
-    def thin(anchors: list[str]) -> list[str]:
-        seen, kept = set(), []
+    """Page references for the index: each page once, consecutive pages as ranges (12–15)."""
+    def refs(anchors: list[str]) -> list[tuple[str, str]]:
+        first_on_page: dict[int, str] = {}
         for anchor in anchors:
-            if anchor in pages and pages[anchor] not in seen:
-                seen.add(pages[anchor])
-                kept.append(anchor)
-        return kept
+            if anchor in pages:
+                first_on_page.setdefault(pages[anchor], anchor)
+        numbers = sorted(first_on_page)
+        runs: list[list[int]] = []
+        for number in numbers:
+            if runs and number == runs[-1][-1] + 1:
+                runs[-1].append(number)
+            else:
+                runs.append([number])
+        result = []
+        for run in runs:
+            if len(run) >= 3:
+                result += [(first_on_page[run[0]], ""), (first_on_page[run[-1]], "range-end")]
+            else:
+                result += [(first_on_page[number], "") for number in run]
+        return result
 
-    return [IndexEntry(e.heading, e.sort_key, thin(e.anchors), [(t, thin(a)) for t, a in e.groups])
-            for e in entries]
+    return [IndexEntry(e.heading, e.sort_key, e.anchors, e.groups, refs(e.anchors),
+                       [(title, refs(anchors)) for title, anchors in e.groups]) for e in entries]
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:

@@ -72,7 +72,7 @@ def file_sha256(path: Path) -> str:
 CSL_KEYS = {
     "type", "author", "editor", "translator", "title", "container-title", "collection-title",
     "publisher", "publisher-place", "issued", "original-date", "accessed", "URL", "DOI",
-    "volume", "issue", "page", "number", "edition", "genre", "medium", "reviewed-title",
+    "volume", "issue", "page", "number", "edition", "genre", "medium", "reviewed-title", "title-short",
     "reviewed-author", "event-place", "event-date", "authority", "archive", "section",
 }
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from .inline import capfirst, inline_markup
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -14,8 +16,11 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def environment() -> Environment:
     # Plain strings (titles, names from YAML) are escaped; HTML made by pandoc and lxml arrives
     # as Markup and is inserted as it is.
-    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                       autoescape=True, keep_trailing_newline=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                      autoescape=True, keep_trailing_newline=True)
+    env.filters["md"] = inline_markup
+    env.filters["capfirst"] = capfirst
+    return env
 
 
 def index_groups(entries):

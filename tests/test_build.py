@@ -127,3 +127,12 @@ def test_watch_rebuilds_after_a_save_and_survives_a_failed_build(tiny, tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_person_the_text_never_names_is_reported(tiny, tmp_path):
+    people = tiny / "chapters" / "people.yaml"
+    people.write_text(people.read_text() + "- id: nobody\n  name: Ivan Nobody\n  sort: Nobody, Ivan\n"
+                      "  about: >-\n    Named in no chapter.[@spartacus, para. 1]\n")
+    built = run_build(tiny, tmp_path / "out", targets=("epub",))
+    [warning] = [d for d in built.report.warnings if d.code == "people.unused"]
+    assert (warning.file, warning.line) == ("chapters/people.yaml", 16)

@@ -42,7 +42,7 @@ def test_nav_lists_every_chapter_and_the_landmarks(book):
     nav = xml(files["EPUB/nav.xhtml"])
     toc = [a.text for a in nav.xpath('//x:nav[@epub:type="toc"]/x:ol/x:li/x:a', namespaces=NS)]
     assert toc[:7] == ["How to Use This Guide", "A Note on Sources and Transliteration", "1. Life",
-                       "2. The Permanent-Revolution Polemic", "3. The Industrialization Debate",
+                       "2. The Permanent-Revolution Polemic", "3. The Industrialisation Debate",
                        "4. The Prison Manuscripts", "5. Koestler and the Reception"]
     assert toc[7:] == ["Timeline", "Who’s Who", "Glossary", "Sources", "Index"]
     landmarks = {a.get("{%s}type" % NS["epub"]): a.get("href")
