@@ -79,9 +79,15 @@ FILES = {"glossary": ("chapters/glossary.yaml", Term),
          "subjects": ("chapters/subjects.yaml", Subject)}
 
 
+OPTIONAL = {"subjects"}
+
+
 def load_apparatus(root: Path) -> Apparatus:
     loaded, lines, problems = {}, {}, []
     for key, (rel, model) in FILES.items():
+        if key in OPTIONAL and not (root / rel).exists():
+            loaded[key], lines[rel] = [], {}
+            continue
         try:
             data, file_lines = load_with_lines(read_text(root / rel, rel), rel)
         except BuildError as exc:
