@@ -24,7 +24,8 @@ from .sources import csl_items
 
 
 def render_view(book: Gathered) -> BookView:
-    markup, warnings = convert.render(book.ast, csl_items(book.sources), book.config_root, book.config.language)
+    markup, warnings = convert.render(book.ast, csl_items(book.sources), book.config_root,
+                                       book.config.citation_locale)
     for line in warnings:
         book.report.warning("pandoc.warning", line)
     view = build_view(book, split_pandoc_html(markup))

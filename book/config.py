@@ -31,7 +31,8 @@ class BookConfig(BaseModel):
     subtitle: str = ""
     author: str
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    language: str = "en-GB"
+    language: str = "en-GB"  # the text's language: hyphenation, metadata, e-reader voices
+    citation_locale: str = "en-US"  # citeproc's terms and quotation marks ("…", as in the text)
     identifier: str = Field(pattern=r"^urn:uuid:[0-9a-f-]{36}$")
     date: dt.date
     description: str

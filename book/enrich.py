@@ -33,6 +33,8 @@ class Marker:
         for term in apparatus.terms:
             for form in [plain(term.term), *term.match]:
                 self.entry_of.setdefault(form, (term.term, term.id))
+                if form[:1].islower():  # also at the start of a sentence
+                    self.entry_of.setdefault(form[:1].upper() + form[1:], (term.term, term.id))
         for subject in apparatus.subjects:
             for form in subject.match:
                 self.entry_of.setdefault(form, (subject.heading, ""))
@@ -42,7 +44,7 @@ class Marker:
 
 def enrich(view: BookView, apparatus: Apparatus) -> None:
     marker = Marker(apparatus)
-    places: dict[str, list[tuple[str, PartView]]] = defaultdict(list)
+    places: dict[str, list[tuple[str, PartView, str]]] = defaultdict(list)  # (anchor, part, section)
     counter = iter(range(1, 10**9))
     for part in view.parts:
         root = html.fragment_fromstring(part.body or "<p></p>", create_parent="div")
@@ -53,8 +55,9 @@ def enrich(view: BookView, apparatus: Apparatus) -> None:
         mark_explicit(root, part, places, counter)
         if marker.pattern is not None:
             mark_text(root, marker, part, linked, places, counter)
+        mark_russian(root)
         part.body = Markup(inner_html(root))
-    view.index = build_index(places)
+    view.index = sorted(build_index(places) + cross_references(apparatus, places), key=lambda e: e.sort_key)
 
 
 def make_boxes(root) -> None:
@@ -114,18 +117,20 @@ def mark_explicit(root, part: PartView, places, counter) -> None:
     """[the Lubyanka]{ix="Lubyanka prison"}: an editor's own index entry."""
     for span in root.xpath(".//span[@data-ix]"):
         anchor = anchor_id(part, counter)
-        places[span.attrib.pop("data-ix")].append((anchor, part))
+        places[span.attrib.pop("data-ix")].append((anchor, part, ""))
         span.set("id", anchor)
         span.set("class", "ix")
 
 
 def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter) -> None:
+    section = [""]  # the title of the section being read, for the e-book's index
+
     def split(text: str, in_heading: bool):
         pieces, last, lead = [], 0, None
         for match in marker.pattern.finditer(text):
             heading, term_id = marker.entry_of[match.group(1)]
             anchor = anchor_id(part, counter)
-            places[heading].append((anchor, part))
+            places[heading].append((anchor, part, section[0]))
             if term_id and part.kind == "chapter" and term_id not in linked and not in_heading:
                 linked.add(term_id)
                 element = html.Element("a", {"class": "ix gloss", "id": anchor, "href": f"#term-{term_id}"})
@@ -146,6 +151,8 @@ def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter
     def visit(element, in_heading: bool) -> None:
         if element.tag in SKIP_TAGS or "ix" in (element.get("class") or "").split():
             return
+        if element.tag == "h2":
+            section[0] = element.text_content().strip()
         in_heading = in_heading or element.tag in HEADINGS or "box-title" in (element.get("class") or "")
         children = list(element)
         if element.text:
@@ -163,12 +170,70 @@ def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter
     visit(root, False)
 
 
+def cross_references(apparatus: Apparatus, places) -> list[IndexEntry]:
+    """"NEP, see New Economic Policy": a reader looks a term up under its short name too."""
+    entries = []
+    for term in apparatus.terms:
+        if term.term not in places:
+            continue
+        shorts = [term.abbr] if term.abbr else []
+        shorts += [m for m in term.match if " " not in m and m[:1].isupper() and m.lower() not in plain(term.term).lower()]
+        for short in dict.fromkeys(shorts):
+            if short and short != plain(term.term):
+                entries.append(IndexEntry(short, sort_key(short), [], see=term.term))
+    return entries
+
+
+CYRILLIC = re.compile(r"[\u0400-\u04FF]+(?:[\s-]+[\u0400-\u04FF]+)*")
+
+
+def mark_russian(root) -> None:
+    """Russian in Cyrillic gets lang="ru": e-readers then choose the right voice and hyphenation."""
+    def wrapped(text: str):
+        pieces, last = [], 0
+        for match in CYRILLIC.finditer(text):
+            span = html.Element("span", {"lang": "ru"})
+            span.text = match.group(0)
+            span.tail = ""
+            if pieces:
+                pieces[-1].tail = text[last:match.start()]
+            pieces.append(span)
+            lead = text[:match.start()] if len(pieces) == 1 else lead
+            last = match.end()
+        if not pieces:
+            return text, []
+        pieces[-1].tail = text[last:]
+        return lead, pieces
+
+    for element in list(root.iter()):
+        if element.get("lang") == "ru" or not isinstance(element.tag, str):
+            continue
+        if element.text and CYRILLIC.search(element.text):
+            element.text, new = wrapped(element.text)
+            for offset, node in enumerate(new):
+                element.insert(offset, node)
+        if element is not root and element.tail and CYRILLIC.search(element.tail):
+            element.tail, new = wrapped(element.tail)
+            parent = element.getparent()
+            position = parent.index(element)
+            for offset, node in enumerate(new):
+                parent.insert(position + 1 + offset, node)
+
+
 def build_index(places) -> list[IndexEntry]:
     entries = []
     for heading, marks in places.items():
-        groups = [(title, [anchor for anchor, part in marks if part.title == title])
-                  for title in dict.fromkeys(part.title for _, part in marks)]
-        entries.append(IndexEntry(heading, sort_key(heading), [anchor for anchor, _ in marks], groups))
+        titles = list(dict.fromkeys(part.title for _, part, _ in marks))
+        groups = [(title, [anchor for anchor, part, _ in marks if part.title == title]) for title in titles]
+        sections = []
+        for title in titles:
+            first_in_section: dict[str, str] = {}
+            for anchor, part, section in marks:
+                if part.title == title:
+                    first_in_section.setdefault(section or "opening", anchor)
+            sections.append((title, list(first_in_section.items())))
+        entries.append(IndexEntry(heading, sort_key(heading), [anchor for anchor, _, _ in marks], groups,
+                                  sections=sections))
     return sorted(entries, key=lambda e: e.sort_key)
 
 

@@ -148,6 +148,7 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
         book.add_item(item)
         items[page.file_name] = item
     nav = epub.EpubNav(title="Contents")
+    nav.add_link(href="style/book.css", rel="stylesheet", type="text/css")
     book.add_item(nav)
     book.add_item(epub.EpubNcx())
 
@@ -157,7 +158,9 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
     book.guide = [{"type": "cover", "href": "cover.xhtml", "title": "Cover"},
                   {"type": "toc", "href": "nav.xhtml", "title": "Contents"},
                   {"type": "text", "href": next(p.file_name for p in pages if p.kind == "bodymatter"),
-                   "title": "Start of Text"}]
+                   "title": "Start of Text"},
+                  {"type": "glossary", "href": "glossary.xhtml", "title": "Glossary"},
+                  {"type": "index", "href": "index.xhtml", "title": "Index"}]
 
     modified = dt.datetime.combine(config.date, dt.time(12))
     buffer = io.BytesIO()

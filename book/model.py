@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from .config import BookConfig
 from .html import RenderedHTML
+from .inline import plain
 from .pipeline import Gathered
 
 
@@ -98,6 +99,9 @@ class IndexEntry:
     # of three or more consecutive pages printed as ranges (first, then "range-end").
     refs: list = field(default_factory=list)
     group_refs: list = field(default_factory=list)  # [(part title, refs)]
+    # For the EPUB: [(part title, [(section title, first anchor in that section)])]
+    sections: list = field(default_factory=list)
+    see: str = ""  # a cross-reference instead of places: "NEP, see New Economic Policy"
 
 
 @dataclass
@@ -153,16 +157,27 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
                                 rendered.inline(f"person-{p.id}")) for p in book.apparatus.people),
                     key=lambda p: p.sort.casefold())
     glossary = sorted((TermView(t.id, t.term, t.abbr, rendered.inline(f"term-{t.id}"))
-                       for t in book.apparatus.terms), key=lambda t: t.term.casefold())
+                       for t in book.apparatus.terms), key=lambda t: plain(t.term).casefold())
     sources = []
     for sid, src in sorted(book.sources.items(), key=lambda kv: bibliography_sort_key(rendered, kv[0])):
-        spans = ", ".join(f"{file[:3]}, lines {first}–{last}" for file, first, last in src.spans)
+        spans = describe_spans(src.spans)
         entry = rendered.bibliography.get(sid)
         sources.append(SourceView(sid, inner_or_empty(entry), rendered.inner(f"srcnote-{sid}"),
                                   src.meta.get("kind", ""), spans, list(src.meta.get("uncertain", []))))
     markdown = {p.path: "\n" * (p.body_line - 1) + p.body for p in book.parts}
     return BookView(book.config, [p for p in parts if p.kind == "front"], [p for p in parts if p.kind == "chapter"],
                     events, people, glossary, sources, rendered.notes, markdown)
+
+
+SAVED_PAGES = {"000": "1", "001": "2", "003": "3"}  # the seed files in the order the notes name them
+
+
+def describe_spans(spans: list[tuple[str, int, int]]) -> str:
+    """[("001_….txt", 267, 268), ("001_….txt", 303, 441)] -> "2, lines 267–268, 303–441"."""
+    by_file: dict[str, list[str]] = {}
+    for file, first, last in spans:
+        by_file.setdefault(SAVED_PAGES.get(file[:3], file), []).append(f"{first}–{last}")
+    return "; ".join(f"{page}, lines {', '.join(ranges)}" for page, ranges in by_file.items())
 
 
 def spelled_otherwise(name: str, variants: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ import io
 import logging
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,31 @@ def print_html(view: BookView, index: list[IndexEntry]) -> str:
                 span.append(child)
         span.tail = ref.tail
         ref.getparent().replace(ref, span)
+        parent = span.getparent()
+        keep_call_with_word(parent if "citation" in (parent.get("class") or "") else span)
     return html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def keep_call_with_word(holder) -> None:
+    """Wrap a note call with the word before it, so that no line starts with a note number."""
+    parent, previous = holder.getparent(), holder.getprevious()
+    text = previous.tail if previous is not None else parent.text
+    match = re.match(r"(.*?)(\S+)$", text or "", re.S)
+    if not match:
+        return
+    head, word = match.groups()
+    if previous is not None:
+        previous.tail = head
+    else:
+        parent.text = head
+    position, tail = parent.index(holder), holder.tail
+    holder.tail = None
+    parent.remove(holder)
+    wrapper = html.Element("span", {"class": "nobreak"})
+    wrapper.text = word
+    wrapper.append(holder)
+    wrapper.tail = tail
+    parent.insert(position, wrapper)
 
 
 class LogCapture(logging.Handler):
@@ -113,7 +138,8 @@ def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[Index
         return result
 
     return [IndexEntry(e.heading, e.sort_key, e.anchors, e.groups, refs(e.anchors),
-                       [(title, refs(anchors)) for title, anchors in e.groups]) for e in entries]
+                       [(title, refs(anchors)) for title, anchors in e.groups], e.sections, e.see)
+            for e in entries]
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:

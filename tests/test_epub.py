@@ -47,7 +47,8 @@ def test_nav_lists_every_chapter_and_the_landmarks(book):
     assert toc[7:] == ["Timeline", "Who’s Who", "Glossary", "Sources", "Index"]
     landmarks = {a.get("{%s}type" % NS["epub"]): a.get("href")
                  for a in nav.xpath('//x:nav[@epub:type="landmarks"]//x:a', namespaces=NS)}
-    assert landmarks == {"cover": "cover.xhtml", "toc": "nav.xhtml", "bodymatter": "chapter-1.xhtml"}
+    assert landmarks == {"cover": "cover.xhtml", "toc": "nav.xhtml", "bodymatter": "chapter-1.xhtml",
+                         "glossary": "glossary.xhtml", "index": "index.xhtml"}
 
 
 def test_every_noteref_has_its_aside_which_links_back(book):
@@ -95,7 +96,7 @@ def test_metadata_and_cover(book):
     files = book.epub_files()
     opf = xml(files["EPUB/content.opf"])
     assert opf.xpath("//dc:identifier/text()", namespaces=NS) == ["urn:uuid:6f1c2a8e-4b7d-4e59-9a53-2d0c8f3e7b14"]
-    assert opf.xpath("//dc:language/text()", namespaces=NS) == ["en-US"]
+    assert opf.xpath("//dc:language/text()", namespaces=NS) == ["en-GB"]
     assert opf.xpath("//dc:creator/text()", namespaces=NS) == ["The Bukharin Study Guide Project"]
     assert opf.xpath("//dc:date/text()", namespaces=NS) == ["2026-11-22"]
     assert opf.xpath("//dc:description/text()", namespaces=NS)[0].startswith("A study guide to Nikolai Bukharin")

@@ -46,7 +46,7 @@ def test_metadata(reader, book):
     assert info.author == "The Bukharin Study Guide Project"
     assert info.subject.startswith("A study guide to Nikolai Bukharin")
     with pikepdf.open(book.pdf("a4")) as pdf:
-        assert str(pdf.Root.Lang) == "en-US"
+        assert str(pdf.Root.Lang) == "en-GB"
 
 
 def test_every_font_is_embedded(reader):
