@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .config import ROOT, BuildOptions
-from .diagnostics import BuildError, Report
+from .diagnostics import BuildError
 
 console = Console(stderr=True, highlight=False)
 

@@ -190,20 +190,15 @@ CYRILLIC = re.compile(r"[\u0400-\u04FF]+(?:[\s-]+[\u0400-\u04FF]+)*")
 def mark_russian(root) -> None:
     """Russian in Cyrillic gets lang="ru": e-readers then choose the right voice and hyphenation."""
     def wrapped(text: str):
-        pieces, last = [], 0
-        for match in CYRILLIC.finditer(text):
+        matches = list(CYRILLIC.finditer(text))
+        pieces = []
+        for number, match in enumerate(matches):
             span = html.Element("span", {"lang": "ru"})
             span.text = match.group(0)
-            span.tail = ""
-            if pieces:
-                pieces[-1].tail = text[last:match.start()]
+            end = matches[number + 1].start() if number + 1 < len(matches) else len(text)
+            span.tail = text[match.end():end]
             pieces.append(span)
-            lead = text[:match.start()] if len(pieces) == 1 else lead
-            last = match.end()
-        if not pieces:
-            return text, []
-        pieces[-1].tail = text[last:]
-        return lead, pieces
+        return (text[:matches[0].start()] if matches else text), pieces
 
     for element in list(root.iter()):
         if element.get("lang") == "ru" or not isinstance(element.tag, str):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ebooklib import epub
-from lxml import etree, html
+from lxml import html
 
 from .cover import cover_png
 from .diagnostics import Report

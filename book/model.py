@@ -4,7 +4,6 @@ Built once from the gathered input and pandoc's HTML, then shared by the PDF and
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -196,6 +195,3 @@ def bibliography_sort_key(rendered: RenderedHTML, sid: str) -> int:
     order = list(rendered.bibliography)
     return order.index(sid) if sid in order else len(order)
 
-
-def today_iso(date: dt.date) -> str:
-    return date.isoformat()

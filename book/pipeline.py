@@ -39,7 +39,7 @@ def make_snippets(parts: list[Part], apparatus: Apparatus, sources: dict[str, So
     snippets = []
     for part in parts:
         meta, slug = part.meta, part.slug
-        line = lambda *path: part.meta_lines.get(path, 1)  # noqa: E731 - local shorthand
+        line = lambda *path, lines=part.meta_lines: lines.get(path, 1)  # noqa: E731 - local shorthand
         snippets += [Snippet(f"aim-{slug}-{i}", text, part.path, line("aims", i), False)
                      for i, text in enumerate(meta.aims)]
         snippets.append(Snippet(f"body-{slug}", convert.prefix_note_labels(part.body, slug),

@@ -1,5 +1,4 @@
 """The quotation check: exact, typography-tolerant, and loud about every altered quotation."""
-import re
 import time
 from pathlib import Path
 
@@ -76,7 +75,7 @@ def test_mismatch_message_names_file_line_and_nearest_text(tiny):
 
 def test_ellipsis_and_brackets_split_a_quotation_into_ordered_fragments(tiny):
     rewrite(tiny, FAVOURITE, '"Bukharin is not only the most valuable theoretician … [he] may be considered the favourite"')
-    assert codes(check(tiny)) == codes(check(tiny)) and "quote.mismatch" not in codes(check(tiny))
+    assert "quote.mismatch" not in codes(check(tiny))
     rewrite(tiny, '"Bukharin is not only the most valuable theoretician … [he] may be considered the favourite"',
             '"may be considered the favourite … Bukharin is not only the most valuable theoretician"')
     assert "quote.mismatch" in codes(check(tiny))
