@@ -13,7 +13,7 @@ from lxml import html
 from markupsafe import Markup
 
 from .apparatus import Apparatus
-from .html import inner_html, note_refs, remove_keeping_tail
+from .html import append_inline, inner_html, note_paragraphs, note_refs, remove_keeping_tail
 from .inline import inline_markup, plain
 from .model import BookView, IndexEntry, PartView
 
@@ -92,14 +92,9 @@ def join_adjacent_notes(root, notes: dict) -> None:
             first_ref = note_refs(previous)[0] if previous.tag != "a" else previous
             first_id, second_id = first_ref.get("href")[1:], ref.get("href")[1:]
             joined = copy.deepcopy(notes[first_id])
-            last = joined.findall("p")[-1] if joined.findall("p") else joined
-            for paragraph in notes[second_id].findall("p") or [notes[second_id]]:
-                if len(last):
-                    last[-1].tail = (last[-1].tail or "") + " " + (paragraph.text or "")
-                else:
-                    last.text = (last.text or "") + " " + (paragraph.text or "")
-                for child in paragraph:
-                    last.append(copy.deepcopy(child))
+            last = note_paragraphs(joined)[-1]
+            for paragraph in note_paragraphs(notes[second_id]):
+                append_inline(last, paragraph, " ")
             joined_id = f"{first_id}-{second_id}"
             notes[joined_id] = joined
             first_ref.set("href", f"#{joined_id}")

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from ebooklib import epub
 from lxml import html
+from markupsafe import escape
 
 from .cover import cover_png
 from .diagnostics import Report
-from .html import inner_html, note_content, note_refs, remove_keeping_tail
+from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .templates import environment, index_groups
 
@@ -40,7 +41,7 @@ def pages_of(view: BookView) -> list[Page]:
                    index_by_heading={e.heading: e for e in view.index}, paged=False, many=0)
     pages = [
         Page("cover.xhtml", "Cover", '<section class="cover" epub:type="cover"><img src="images/cover.png" '
-             f'alt="Cover: {html_escape(view.config.title)}, {html_escape(view.config.subtitle)}"/></section>', "cover"),
+             f'alt="Cover: {escape(view.config.title)}, {escape(view.config.subtitle)}"/></section>', "cover"),
         Page("title.xhtml", "Title Page", env.get_template("epub/title.html.j2").render(**context), "titlepage"),
     ]
     for part in view.front:
@@ -54,10 +55,6 @@ def pages_of(view: BookView) -> list[Page]:
         pages.append(Page(f"{item['id']}.xhtml", item["title"],
                           env.get_template(f"{item['id']}.html.j2").render(**context)))
     return pages
-
-
-def html_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement]:
@@ -79,7 +76,7 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
             ref.getparent().replace(ref, sup)
             aside = html.Element("aside", {"id": f"{stem}-note-{number}", "epub:type": "footnote",
                                            "role": "doc-footnote", "class": "footnote"})
-            paragraphs = note.findall("p") or [note]
+            paragraphs = note_paragraphs(note)
             back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number"})
             back.text = f"{number}."
             first = paragraphs[0]

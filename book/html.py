@@ -83,6 +83,22 @@ def remove_keeping_tail(element) -> None:
     parent.remove(element)
 
 
+def append_inline(target, source, separator: str = "") -> None:
+    """Append the inline content (text and children) of source to the end of target."""
+    text = separator + (source.text or "")
+    if len(target):
+        target[-1].tail = (target[-1].tail or "") + text
+    else:
+        target.text = (target.text or "") + text
+    for child in source:
+        target.append(copy.deepcopy(child))
+
+
+def note_paragraphs(note) -> list:
+    """A note's paragraphs (pandoc puts each note's text in <p>s inside its <li>)."""
+    return note.findall("p") or [note]
+
+
 def note_refs(root) -> list:
     """Pandoc's note calls in document order: <a class="footnote-ref" href="#fnN">."""
     return root.xpath('.//a[contains(concat(" ", @class, " "), " footnote-ref ")]')

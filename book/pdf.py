@@ -6,7 +6,6 @@ afterwards with pikepdf, since WeasyPrint writes none.
 """
 from __future__ import annotations
 
-import copy
 import io
 import logging
 import multiprocessing
@@ -24,7 +23,7 @@ from weasyprint.text.fonts import FontConfiguration
 from .config import PAPER_SIZES
 from .diagnostics import Report
 from .fetch import BookFetcher
-from .html import note_refs
+from .html import append_inline, note_paragraphs, note_refs
 from .model import BACK_MATTER, BookView, IndexEntry
 from .templates import environment, index_groups
 
@@ -46,15 +45,9 @@ def print_html(view: BookView, index: list[IndexEntry]) -> str:
         paged=True, many=MANY_PAGES)
     root = html.document_fromstring(markup)
     for ref in note_refs(root):
-        note = copy.deepcopy(view.notes[ref.get("href").lstrip("#")])
-        span = html.Element("span", {"class": "footnote"})
-        paragraphs = note.findall("p") or [note]
-        for number, paragraph in enumerate(paragraphs):
-            if number:
-                (span[-1] if len(span) else span).tail = " "
-            span.text = (span.text or "") if len(span) else (span.text or "") + (paragraph.text or "")
-            for child in paragraph:
-                span.append(child)
+        span = html.Element("span", {"class": "footnote"})  # a float must hold inline content only
+        for number, paragraph in enumerate(note_paragraphs(view.notes[ref.get("href").lstrip("#")])):
+            append_inline(span, paragraph, " " if number else "")
         span.tail = ref.tail
         ref.getparent().replace(ref, span)
         parent = span.getparent()

@@ -136,3 +136,18 @@ def test_a_person_the_text_never_names_is_reported(tiny, tmp_path):
     built = run_build(tiny, tmp_path / "out", targets=("epub",))
     [warning] = [d for d in built.report.warnings if d.code == "people.unused"]
     assert (warning.file, warning.line) == ("chapters/people.yaml", 14)  # its name: line
+
+
+def test_a_note_of_two_paragraphs_keeps_both_in_both_formats(tiny, tmp_path):
+    import pdfplumber
+
+    chapter = tiny / "chapters" / "01-life.md"
+    chapter.write_text(chapter.read_text().replace(
+        "[^calendar]: Our own note: dates before 1918 may be Old Style.",
+        "[^calendar]: Our own note: dates before 1918 may be Old Style.\n\n    A second paragraph of the same note."))
+    built = run_build(tiny, tmp_path / "out")
+    with pdfplumber.open(built.pdf("a4")) as pdf:
+        text = " ".join((page.extract_text() or "") for page in pdf.pages).replace("\n", " ")
+    assert "may be Old Style. A second paragraph of the same note." in text
+    chapter_xhtml = built.epub_files()["EPUB/chapter-1.xhtml"].decode()
+    assert "A second paragraph of the same note." in chapter_xhtml
