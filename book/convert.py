@@ -65,20 +65,23 @@ def join_snippets(snippets: list[Snippet]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def run_pandoc(args: list[str], text: str, what: str) -> str:
-    """Run the pandoc that pypandoc-binary ships (never one found elsewhere on the machine)."""
+def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
+    """Run the pandoc that pypandoc-binary ships (never one found elsewhere on the machine).
+
+    Returns its output and its warnings, one per line."""
     pandoc = pypandoc.get_pandoc_path()
     result = subprocess.run([pandoc, *args], input=text.encode("utf-8"), capture_output=True)
+    stderr = result.stderr.decode("utf-8", "replace")
     if result.returncode != 0:
-        raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: "
-                                + result.stderr.decode("utf-8", "replace").strip())
-    return result.stdout.decode("utf-8")
+        raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: {stderr.strip()}")
+    return result.stdout.decode("utf-8"), [line for line in stderr.splitlines() if line.strip()]
 
 
-def parse(snippets: list[Snippet]) -> dict:
-    """Markdown -> pandoc AST (as JSON data)."""
-    markdown = join_snippets(snippets)
-    return json.loads(run_pandoc(["-f", "markdown+smart", "-t", "json"], markdown, "reading the Markdown"))
+def parse(snippets: list[Snippet]) -> tuple[dict, list[str]]:
+    """Markdown -> pandoc AST (as JSON data), and pandoc's warnings."""
+    output, warnings = run_pandoc(["-f", "markdown+smart", "-t", "json"], join_snippets(snippets),
+                                  "reading the Markdown")
+    return json.loads(output), warnings
 
 
 def render(ast: dict, references: list[dict], root: Path, lang: str) -> tuple[str, list[str]]:
@@ -94,13 +97,7 @@ def render(ast: dict, references: list[dict], root: Path, lang: str) -> tuple[st
     meta["lang"] = {"t": "MetaString", "c": lang}
     meta["references"] = _to_meta(references)
     args = ["-f", "json", "-t", "html5", "--citeproc", "--wrap=none", f"--csl={root / CSL_STYLE}"]
-    pandoc = pypandoc.get_pandoc_path()
-    payload = json.dumps({**ast, "meta": meta}).encode("utf-8")
-    result = subprocess.run([pandoc, *args], input=payload, capture_output=True)
-    stderr = result.stderr.decode("utf-8", "replace")
-    if result.returncode != 0:
-        raise BuildError.single("pandoc.failed", "pandoc failed while rendering HTML: " + stderr.strip())
-    return result.stdout.decode("utf-8"), [line for line in stderr.splitlines() if line.strip()]
+    return run_pandoc(args, json.dumps({**ast, "meta": meta}), "rendering HTML")
 
 
 def _to_meta(value):

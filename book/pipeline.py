@@ -73,7 +73,9 @@ def gather(root: Path) -> Gathered:
         report.error("sources.registry", problem, file=REGISTRY)
     sources = load_registry(root / "sources")
     snippets = make_snippets(parts, apparatus, sources)
-    ast = convert.parse(snippets)
+    ast, warnings = convert.parse(snippets)
+    for line in warnings:
+        report.warning("pandoc.warning", line)
     gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root)
     run_checks(gathered)
     return gathered
