@@ -228,17 +228,15 @@ def check_quotation(quotation: str, cites: list[Citation], ctx: Context) -> None
         return
     keys = sorted({key for key, _, _ in candidates})
     where = "the cited paragraph" if all(c.paragraphs for c in cites) else "the cited source"
+    # The closest window of text in any candidate paragraph, shown so the editor sees the difference.
+    found = nearest(quotation, [(index, text) for index, (_, _, text) in enumerate(candidates)])
     hint = None
-    best = None
-    for key in keys:
-        found = nearest(quotation, [(n, text) for k, n, text in candidates if k == key])
-        if found and (best is None or found[2] > best[1][2]):
-            best = (key, found)
-    if best:
-        key, (number, text, _) = best
-        hint = f"nearest text in '{key}', para. {number}: “{text}”"
-    ctx.report.error("quote.mismatch", f"quotation “{short(quotation)}” is not in {where} "
-                     f"({', '.join(keys)})", hint=hint, **ctx.locate(fragments(quotation)[0] if fragments(quotation) else quotation))
+    if found:
+        key, number, _ = candidates[found[0]]
+        hint = f"nearest text in '{key}', para. {number}: “{found[1]}”"
+    pieces = fragments(quotation)
+    ctx.report.error("quote.mismatch", f"quotation “{short(quotation)}” is not in {where} ({', '.join(keys)})",
+                     hint=hint, **ctx.locate(pieces[0] if pieces else quotation))
 
 
 def states_facts(text: str) -> bool:

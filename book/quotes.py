@@ -62,7 +62,7 @@ def find_words(text: str, piece: str, start: int) -> int:
 
 
 def nearest(quotation: str, paragraphs: list[tuple[int, str]]) -> tuple[int, str, float] | None:
-    """The window of source text most like the quotation: (paragraph number, text, similarity)."""
+    """The window of text most like the quotation: (the key it came with, the text, similarity)."""
     target = " ".join(fragments(quotation))
     if not target:
         return None
