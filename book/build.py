@@ -58,6 +58,7 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
         scratch.mkdir()
         saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(scratch)
         results: list[str] = []
+        page_map = None  # the print edition's pages, which the EPUB carries
         try:
             slug = book.config.slug
             if "pdf" in options.targets:
@@ -69,14 +70,20 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
                 for paper, result in write_pdfs(view, options.root, papers, book.report).items():
                     name = f"{slug}-{paper}.pdf"
                     (staging / name).write_bytes(result.data)
+                    page_map = page_map or result.page_map
                     results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
                                                 len(result.data), time.perf_counter() - t0))
             if "epub" in options.targets:
                 from .epub import write_epub
 
-                progress.update(task, description="packing the EPUB")
                 t0 = time.perf_counter()
-                data, files = write_epub(view, options.root, book.report)
+                if page_map is None:
+                    from .pdf import edition_page_map
+
+                    progress.update(task, description="finding the print edition's pages")
+                    page_map = edition_page_map(view, options.root)
+                progress.update(task, description="packing the EPUB")
+                data, files = write_epub(view, options.root, book.report, page_map)
                 name = f"{slug}.epub"
                 (staging / name).write_bytes(data)
                 results.append(summary_line(options.out_dir / name, f"{files} files", len(data),

@@ -18,9 +18,11 @@ from markupsafe import escape
 
 from .cover import cover_png
 from .diagnostics import Report
+from .epub_pages import add_page_list, insert_page_markers
 from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
-from .templates import environment, index_groups
+from .pagemap import PAGE_SOURCE, PageMap, one_per_page
+from .templates import MANY_PAGES, environment, index_groups
 
 FONT_FILES = ["LinLibertine_R.otf", "LinLibertine_RI.otf", "LinLibertine_RB.otf", "LinLibertine_RBI.otf",
               "LinBiolinum_R.otf", "LinBiolinum_RB.otf"]
@@ -34,11 +36,13 @@ class Page:
     kind: str = ""  # landmark hint: "cover", "bodymatter", ...
 
 
-def pages_of(view: BookView) -> list[Page]:
+def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
     env = environment()
+    index = one_per_page(view.index, page_map.anchors)  # page references in the print edition
     context = dict(config=view.config, year=view.year, events=view.events, people=view.people,
-                   terms=view.terms, sources=view.sources, index_groups=index_groups(view.index),
-                   index_by_heading={e.heading: e for e in view.index}, paged=False, many=0)
+                   terms=view.terms, sources=view.sources, index_groups=index_groups(index),
+                   index_by_heading={e.heading: e for e in index}, paged=False, many=MANY_PAGES,
+                   page_label=page_map.label_of)
     pages = [
         Page("cover.xhtml", "Cover", '<section class="cover" epub:type="cover"><img src="images/cover.png" '
              f'alt="Cover: {escape(view.config.title)}, {escape(view.config.subtitle)}"/></section>', "cover"),
@@ -111,7 +115,8 @@ def resolve_links(trees: dict[str, html.HtmlElement]) -> None:
                 link.set("href", f"{home[target]}#{target}")
 
 
-def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
+def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) -> tuple[bytes, int]:
+    """The EPUB, carrying the page numbers of the print edition that page_map describes."""
     config = view.config
     book = epub.EpubBook()
     book.set_identifier(config.identifier)
@@ -124,6 +129,9 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
     book.add_metadata("DC", "rights", config.licence)
     for subject in filter(None, (s.strip() for s in config.subject.split(";"))):
         book.add_metadata("DC", "subject", subject)
+    edition = f"{book.title}, A4 PDF edition ({config.slug}-{PAGE_SOURCE}.pdf)"
+    book.add_metadata("DC", "source", edition)
+    book.add_metadata(None, "meta", edition, {"property": "pageBreakSource"})
 
     css = (root / "styles" / "fonts.css").read_text(encoding="utf-8") + (root / "styles" / "epub.css").read_text(encoding="utf-8")
     book.add_item(epub.EpubItem(uid="style", file_name="style/book.css", media_type="text/css", content=css.encode()))
@@ -132,8 +140,9 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
                                     content=(root / "styles" / "fonts" / name).read_bytes()))
     book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
 
-    pages = pages_of(view)
+    pages = pages_of(view, page_map)
     trees = place_notes(pages, view)
+    markers = insert_page_markers(trees, page_map)
     resolve_links(trees)
     for number, (name, data) in enumerate(embed_images(trees, root, view, report)):
         book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
@@ -163,7 +172,7 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
     buffer = io.BytesIO()
     epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                    "landmark_title": "Landmarks", "epub3_pages": False})
-    data = repack(buffer.getvalue(), config.date)
+    data = repack(buffer.getvalue(), config.date, {"EPUB/nav.xhtml": lambda nav: add_page_list(nav, markers)})
     return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
 
 
@@ -192,8 +201,11 @@ def toc_entry(item: epub.EpubHtml, tree):
     return (epub.Section(item.title, href=item.file_name), sections) if sections else item
 
 
-def repack(data: bytes, date: dt.date) -> bytes:
-    """The same archive with fixed timestamps and order: mimetype first, stored, uncompressed."""
+def repack(data: bytes, date: dt.date, edits: dict | None = None) -> bytes:
+    """The same archive with fixed timestamps and order: mimetype first, stored, uncompressed.
+
+    edits: file name -> function that returns the file's new bytes from its old ones."""
+    edits = edits or {}
     stamp = (date.year, date.month, date.day, 12, 0, 0)
     source = zipfile.ZipFile(io.BytesIO(data))
     names = sorted(source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
@@ -203,5 +215,6 @@ def repack(data: bytes, date: dt.date) -> bytes:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(name))
+            content = source.read(name)
+            target.writestr(info, edits[name](content) if name in edits else content)
     return out.getvalue()

@@ -25,15 +25,15 @@ from .diagnostics import Report
 from .fetch import BookFetcher
 from .html import append_inline, note_paragraphs, note_refs
 from .model import BACK_MATTER, BookView, IndexEntry
-from .templates import environment, index_groups
-
-MANY_PAGES = 12  # an index entry with more pages than this gets a sub-entry per chapter
-
+from . import pagemap
+from .pagemap import PAGE_SOURCE, PageMap, one_per_page, read_page_map
+from .templates import MANY_PAGES, environment, index_groups
 
 @dataclass
 class PdfResult:
     data: bytes
     pages: int
+    page_map: PageMap | None = None  # for the edition the EPUB's page numbers follow
 
 
 def print_html(view: BookView, index: list[IndexEntry]) -> str:
@@ -108,31 +108,12 @@ def pages_of_anchors(document) -> dict[str, int]:
     return pages
 
 
-def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[IndexEntry]:
-    """Page references for the index: each page once, consecutive pages as ranges (12–15)."""
-    def refs(anchors: list[str]) -> list[tuple[str, str]]:
-        first_on_page: dict[int, str] = {}
-        for anchor in anchors:
-            if anchor in pages:
-                first_on_page.setdefault(pages[anchor], anchor)
-        numbers = sorted(first_on_page)
-        runs: list[list[int]] = []
-        for number in numbers:
-            if runs and number == runs[-1][-1] + 1:
-                runs[-1].append(number)
-            else:
-                runs.append([number])
-        result = []
-        for run in runs:
-            if len(run) >= 3:
-                result += [(first_on_page[run[0]], ""), (first_on_page[run[-1]], "range-end")]
-            else:
-                result += [(first_on_page[number], "") for number in run]
-        return result
-
-    return [IndexEntry(e.heading, e.sort_key, e.anchors, e.groups, refs(e.anchors),
-                       [(title, refs(anchors)) for title, anchors in e.groups], e.sections, e.see)
-            for e in entries]
+def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration):
+    # Pass 1 only finds the pages of the index marks, which all lie in the chapters and front
+    # matter, before any back matter: the index and its page references can be left out.
+    first = layout(print_html(view, []), root, paper, fetcher, fonts)
+    index = one_per_page(view.index, pages_of_anchors(first))
+    return layout(print_html(view, index), root, paper, fetcher, fonts)
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
@@ -142,11 +123,7 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
     logger = logging.getLogger("weasyprint")
     logger.addHandler(capture)
     try:
-        # Pass 1 only finds the pages of the index marks, which all lie in the chapters and front
-        # matter, before any back matter: the index and its page references can be left out.
-        first = layout(print_html(view, []), root, paper, fetcher, fonts)
-        index = one_per_page(view.index, pages_of_anchors(first))
-        document = layout(print_html(view, index), root, paper, fetcher, fonts)
+        document = lay_out_book(view, root, paper, fetcher, fonts)
         data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=None)
     finally:
         logger.removeHandler(capture)
@@ -158,7 +135,27 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
         if "refused:" not in message:
             report.warning("pdf.weasyprint", f"WeasyPrint: {message}")
     first_main = pages_of_anchors(document).get(view.chapters[0].anchor, 0)
-    return PdfResult(add_page_labels(data, first_main, view), len(document.pages))
+    page_map = None
+    if paper == PAGE_SOURCE:
+        page_map = read_page_map(document, first_main)
+        pagemap.store(root, page_map_key(view, root), page_map)
+    return PdfResult(add_page_labels(data, first_main, view), len(document.pages), page_map)
+
+
+def page_map_key(view: BookView, root: Path) -> str:
+    return pagemap.cache_key(print_html(view, []), root, PAGE_SOURCE, code=Path(__file__).read_bytes())
+
+
+def edition_page_map(view: BookView, root: Path) -> PageMap:
+    """The page map of the edition the EPUB's page numbers follow: cached, or laid out now."""
+    key = page_map_key(view, root)
+    cached = pagemap.load_cached(root, key)
+    if cached is not None:
+        return cached
+    document = lay_out_book(view, root, PAGE_SOURCE, BookFetcher(root), FontConfiguration())
+    page_map = read_page_map(document, pages_of_anchors(document).get(view.chapters[0].anchor, 0))
+    pagemap.store(root, key, page_map)
+    return page_map
 
 
 _SHARED: dict = {}  # what forked workers read: the view cannot be pickled (lxml elements)

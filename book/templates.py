@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .inline import capfirst, inline_markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+MANY_PAGES = 12  # an index entry with more pages than this gets a sub-entry per chapter
 
 
 @lru_cache(maxsize=1)
