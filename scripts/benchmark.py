@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from book.build import render_view  # noqa: E402
 from book.diagnostics import Report  # noqa: E402
 from book.epub import write_epub  # noqa: E402
-from book.pdf import write_pdf  # noqa: E402
+from book.pdf import edition_page_map, write_pdf  # noqa: E402
 from book.pipeline import gather  # noqa: E402
 
 
@@ -54,7 +54,10 @@ def main() -> int:
     rows.append(measure("check again (warm)", lambda: gather(ROOT), 3))
     rows.append(measure("render HTML (pandoc + citeproc + enrich)", lambda: book_holder.setdefault("view", render_view(book_holder["book"])), 1))
     rows.append(measure("PDF, A4 (two layout passes)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
-    rows.append(measure("EPUB", lambda: write_epub(book_holder["view"], ROOT, Report()), 1))
+    rows.append(measure("A4 page map (from the cache)", lambda: book_holder.setdefault(
+        "pages", edition_page_map(book_holder["view"], ROOT)), 1))
+    rows.append(measure("EPUB (with A4 page markers)", lambda: write_epub(book_holder["view"], ROOT, Report(),
+                                                                        book_holder["pages"]), 1))
     print(f"{'stage':45} {'seconds':>8} {'× baseline':>11} {'+peak MiB':>10}")
     for label, seconds, memory, _ in rows:
         print(f"{label:45} {seconds:8.2f} {seconds / base_seconds:11.2f} {memory:10.1f}")
