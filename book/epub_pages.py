@@ -8,7 +8,6 @@ printed contents, the EPUB's index page numbers) cannot pull a marker to the wro
 from __future__ import annotations
 
 import bisect
-import difflib
 from dataclasses import dataclass
 
 from lxml import html
@@ -59,15 +58,11 @@ def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -
     matches = list(WORD.finditer(joined))
     epub_words = [m.group().lower() for m in matches]
 
-    matcher = difflib.SequenceMatcher(None, page_map.words, epub_words, autojunk=True)
-    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    matched = align(page_map.words, epub_words)
     places = []  # per page: an offset in the joined text
     for start in page_map.starts:
-        block = next((b for b in blocks if b.a + b.size > start), None)
-        if block is None:
-            places.append(length)  # pages after the last matched word: the end of the book
-        else:
-            places.append(matches[block.b + max(0, start - block.a)].start())
+        j = next((matched[i] for i in range(start, len(matched)) if matched[i] is not None), None)
+        places.append(length if j is None else matches[j].start())  # unmatched: the end of the book
 
     markers = []
     for label, offset in zip(page_map.labels, places):
@@ -83,6 +78,64 @@ def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -
         segment = segments[bisect.bisect_right(segment_starts, offset) - 1]
         _insert(element, segment, offset - segment.start)
     return markers
+
+
+GRAM = 4  # words that must agree for the two texts to count as back in step
+
+
+def align(a: list[str], b: list[str]) -> list[int | None]:
+    """For each word of a, the index of the same word in b, or None where only a has it.
+
+    The two texts are nearly the same (the PDF has a printed contents, the EPUB its index's page
+    numbers as text, each has a few words the other lacks), so one walk suffices: where they
+    differ, skip ahead in whichever text reaches the other's next GRAM words sooner. Linear,
+    where difflib's general matcher takes seconds on a whole book."""
+    def positions(words):
+        found: dict[tuple, list[int]] = {}
+        for index in range(len(words) - GRAM + 1):
+            found.setdefault(tuple(words[index:index + GRAM]), []).append(index)
+        return found
+
+    def next_at(table, gram, after):
+        places = table.get(gram)
+        if not places:
+            return None
+        k = bisect.bisect_left(places, after)
+        return places[k] if k < len(places) else None
+
+    in_a, in_b = positions(a), positions(b)
+    matched: list[int | None] = [None] * len(a)
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            matched[i] = j
+            i, j = i + 1, j + 1
+            continue
+        in_b_at = next_at(in_b, tuple(a[i:i + GRAM]), j)
+        in_a_at = next_at(in_a, tuple(b[j:j + GRAM]), i)
+        skip_b = in_b_at - j if in_b_at is not None else None
+        skip_a = in_a_at - i if in_a_at is not None else None
+        if skip_b is None and skip_a is None:
+            # Differences close together: find the next pair of words both have, nearby.
+            skip_b, skip_a = _nearby(a, i, b, j), _nearby(b, j, a, i)
+            if skip_b is None and skip_a is None:
+                i, j = i + 1, j + 1  # a word each side that the other lacks
+                continue
+            in_b_at = j + skip_b if skip_b is not None else None
+            in_a_at = i + skip_a if skip_a is not None else None
+        elif skip_a is None or (skip_b is not None and skip_b <= skip_a):
+            j = in_b_at  # text only the EPUB has
+        else:
+            i = in_a_at  # text only the PDF has
+    return matched
+
+
+def _nearby(a, i, b, j, reach=40):
+    """How far ahead in b the words a[i], a[i + 1] stand together, within reach; or None."""
+    for skip in range(1, reach):
+        if b[j + skip:j + skip + 2] == a[i:i + 2]:
+            return skip
+    return None
 
 
 def _text_pieces(root):
