@@ -1,8 +1,9 @@
 """The EPUB 3 writer: one XHTML file per part, pop-up footnotes, nav, NCX, landmarks and a cover.
 
 ebooklib assembles the package; this module decides the files, rewrites links across them,
-turns pandoc's notes into noteref/aside pairs per file, and repacks the archive so that the
-same input gives the same bytes (fixed timestamps, mimetype first and stored, fixed order).
+turns pandoc's notes into noteref/aside pairs per file, gives every part its role, and repacks the
+archive so that the same input gives the same bytes (fixed timestamps, mimetype first and stored,
+fixed order). On the way it subsets the fonts and finishes the package for accessibility (epub_a11y).
 """
 from __future__ import annotations
 
@@ -18,12 +19,21 @@ from markupsafe import escape
 
 from .cover import cover_png
 from .diagnostics import Report
+from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
+                        finish_package)
+from .font_subset import characters_used, subset_font
 from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .templates import environment, index_groups
 
 FONT_FILES = ["LinLibertine_R.otf", "LinLibertine_RI.otf", "LinLibertine_RB.otf", "LinLibertine_RBI.otf",
               "LinBiolinum_R.otf", "LinBiolinum_RB.otf"]
+FONT_LICENCE = ("OFL-1.1.txt", "style/fonts/OFL.txt")
+
+# The back matter's semantics for reading systems (epub:type) and assistive technology (DPUB-ARIA role).
+BACK_MATTER_ROLES = {"timeline": ("appendix", "doc-appendix"), "people": ("appendix", "doc-appendix"),
+                     "glossary": ("glossary", "doc-glossary"), "sources": ("bibliography", "doc-bibliography"),
+                     "index": ("index", "doc-index")}
 
 
 @dataclass
@@ -57,6 +67,16 @@ def pages_of(view: BookView) -> list[Page]:
     return pages
 
 
+def mark_back_matter(trees: dict[str, html.HtmlElement]) -> None:
+    """The shared templates carry no EPUB semantics (the PDF does not need them): add them here."""
+    for item in BACK_MATTER:
+        epub_type, role = BACK_MATTER_ROLES[item["id"]]
+        section = trees[f"{item['id']}.xhtml"].find("section")
+        section.set("epub:type", epub_type)
+        section.set("role", role)
+        section.set("aria-label", item["title"])
+
+
 def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement]:
     """Per file: number the notes 1, 2, …; make each call a noteref and each note an aside."""
     trees = {}
@@ -88,12 +108,16 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
                 aside.append(paragraph)
             asides.append(aside)
         if asides:
-            notes = html.Element("div", {"class": "notes"})
-            heading = html.Element("p", {"class": "notes-title"})
+            # The part's notes close the part: a section with a heading of its own, for navigation by
+            # heading and by landmark; each note stays an aside so that reading systems pop it up.
+            notes = html.Element("section", {"class": "notes", "epub:type": "endnotes", "role": "doc-endnotes",
+                                             "aria-labelledby": f"{stem}-notes"})
+            heading = html.Element("h2", {"class": "notes-title", "id": f"{stem}-notes"})
             heading.text = "Notes"
             notes.append(heading)
             notes.extend(asides)
-            root.append(notes)
+            sections = root.findall("section")
+            (sections[0] if len(sections) == 1 else root).append(notes)
         trees[page.file_name] = root
     return trees
 
@@ -122,6 +146,7 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
     book.add_metadata("DC", "date", config.date.isoformat())
     book.add_metadata("DC", "publisher", config.publisher or config.author)
     book.add_metadata("DC", "rights", config.licence)
+    add_accessibility_metadata(book, certified_by=config.publisher or config.author)
     for subject in filter(None, (s.strip() for s in config.subject.split(";"))):
         book.add_metadata("DC", "subject", subject)
 
@@ -130,10 +155,13 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
     for index, name in enumerate(FONT_FILES):
         book.add_item(epub.EpubItem(uid=f"font-{index}", file_name=f"style/fonts/{name}", media_type="font/otf",
                                     content=(root / "styles" / "fonts" / name).read_bytes()))
+    book.add_item(epub.EpubItem(uid="font-licence", file_name=FONT_LICENCE[1], media_type="text/plain",
+                                content=(root / "styles" / "fonts" / FONT_LICENCE[0]).read_bytes()))
     book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
 
     pages = pages_of(view)
     trees = place_notes(pages, view)
+    mark_back_matter(trees)
     resolve_links(trees)
     for number, (name, data) in enumerate(embed_images(trees, root, view, report)):
         book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
@@ -163,8 +191,22 @@ def write_epub(view: BookView, root: Path, report: Report) -> tuple[bytes, int]:
     buffer = io.BytesIO()
     epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                    "landmark_title": "Landmarks", "epub3_pages": False})
-    data = repack(buffer.getvalue(), config.date)
+    data = repack(finish(buffer.getvalue(), config.language, css), config.date)
     return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def finish(data: bytes, language: str, css: str) -> dict[str, bytes]:
+    """The archive's files, finished where ebooklib stops: the package's language, a hidden landmarks
+    list, Apple Books' request for the book's fonts, and fonts cut down to the characters in use."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    files = {name: archive.read(name) for name in archive.namelist()}
+    files["EPUB/content.opf"] = finish_package(files["EPUB/content.opf"], language)
+    files["EPUB/nav.xhtml"] = finish_nav(files["EPUB/nav.xhtml"])
+    files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
+    used = characters_used([data for name, data in sorted(files.items()) if name.endswith(".xhtml")], css)
+    for name in FONT_FILES:
+        files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used)
+    return files
 
 
 def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tuple[str, bytes]]:
@@ -192,16 +234,15 @@ def toc_entry(item: epub.EpubHtml, tree):
     return (epub.Section(item.title, href=item.file_name), sections) if sections else item
 
 
-def repack(data: bytes, date: dt.date) -> bytes:
-    """The same archive with fixed timestamps and order: mimetype first, stored, uncompressed."""
+def repack(files: dict[str, bytes], date: dt.date) -> bytes:
+    """The files as an archive with fixed timestamps and order: mimetype first, stored, uncompressed."""
     stamp = (date.year, date.month, date.day, 12, 0, 0)
-    source = zipfile.ZipFile(io.BytesIO(data))
-    names = sorted(source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
+    names = sorted(files, key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(name))
+            target.writestr(info, files[name])
     return out.getvalue()
