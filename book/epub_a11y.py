@@ -22,8 +22,8 @@ ACCESSIBILITY_SUMMARY = (
     "open as pop-ups where the reading system supports them. Links are underlined and take the colour of "
     "the surrounding text, so they can be told apart without colour and keep their contrast in any "
     "reading theme; sizes are relative, so the reader's font size, theme and margins apply. Russian names "
-    "in Cyrillic are marked as Russian. There are no page numbers from a print edition. Checked with "
-    "Ace by DAISY (no serious or critical issues) and EPUBCheck when the book is built.")
+    "in Cyrillic are marked as Russian. There are no page numbers from a print edition. The project's "
+    "own tests check every build with Ace by DAISY and EPUBCheck.")
 
 # The level the tests verify: Ace by DAISY reports no critical or serious issue, links keep a 4.5:1
 # contrast in a dark theme, headings are in order and every part has its role (see the tests).
