@@ -33,7 +33,6 @@ def subset_font(data: bytes, codepoints: set[int]) -> bytes:
     options = subset.Options()
     options.name_IDs = ["*"]  # keep the copyright, licence and designer names
     options.drop_tables += ["FFTM", "MATH"]  # FontForge's timestamps; maths layout the book never uses
-    options.desubroutinize = True  # smaller once deflated
     options.recalc_timestamp = False
     font = subset.load_font(io.BytesIO(data), options)
     subsetter = subset.Subsetter(options)
