@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def ace_report(book, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("ace")
     # Ace drives Chromium through puppeteer, which takes the browser from this variable (and Ace
     # itself passes --no-sandbox, which running as root needs).
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(out), "PUPPETEER_EXECUTABLE_PATH": chromium()}
+    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": chromium()}
     result = subprocess.run([str(ACE), "--force", "--silent", "--outdir", str(out / "report"), str(book.epub)],
                             capture_output=True, text=True, env=env, timeout=900)
     report = out / "report" / "report.json"
