@@ -203,7 +203,7 @@ def finish(data: bytes, language: str, css: str) -> dict[str, bytes]:
     files["EPUB/content.opf"] = finish_package(files["EPUB/content.opf"], language)
     files["EPUB/nav.xhtml"] = finish_nav(files["EPUB/nav.xhtml"])
     files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
-    used = characters_used([data for name, data in sorted(files.items()) if name.endswith(".xhtml")], css)
+    used = characters_used([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
     for name in FONT_FILES:
         files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used)
     return files
