@@ -1,8 +1,9 @@
 """The EPUB 3 writer: one XHTML file per part, pop-up footnotes, nav, NCX, landmarks and a cover.
 
 ebooklib assembles the package; this module decides the files, rewrites links across them,
-turns pandoc's notes into noteref/aside pairs per file, and repacks the archive so that the
-same input gives the same bytes (fixed timestamps, mimetype first and stored, fixed order).
+turns pandoc's notes into noteref/aside pairs per file, gives every part its role, and repacks the
+archive so that the same input gives the same bytes (fixed timestamps, mimetype first and stored,
+fixed order). On the way it subsets the fonts and finishes the package for accessibility (epub_a11y).
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from markupsafe import escape
 from .cover import cover_png
 from .diagnostics import Report
 from .epub_pages import add_page_list, insert_page_markers
+from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
+                        finish_package)
+from .font_subset import characters_used, subset_font
 from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
@@ -26,6 +30,12 @@ from .templates import MANY_PAGES, environment, index_groups
 
 FONT_FILES = ["LinLibertine_R.otf", "LinLibertine_RI.otf", "LinLibertine_RB.otf", "LinLibertine_RBI.otf",
               "LinBiolinum_R.otf", "LinBiolinum_RB.otf"]
+FONT_LICENCE = ("OFL-1.1.txt", "style/fonts/OFL.txt")
+
+# The back matter's semantics for reading systems (epub:type) and assistive technology (DPUB-ARIA role).
+BACK_MATTER_ROLES = {"timeline": ("appendix", "doc-appendix"), "people": ("appendix", "doc-appendix"),
+                     "glossary": ("glossary", "doc-glossary"), "sources": ("bibliography", "doc-bibliography"),
+                     "index": ("index", "doc-index")}
 
 
 @dataclass
@@ -61,6 +71,16 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
     return pages
 
 
+def mark_back_matter(trees: dict[str, html.HtmlElement]) -> None:
+    """The shared templates carry no EPUB semantics (the PDF does not need them): add them here."""
+    for item in BACK_MATTER:
+        epub_type, role = BACK_MATTER_ROLES[item["id"]]
+        section = trees[f"{item['id']}.xhtml"].find("section")
+        section.set("epub:type", epub_type)
+        section.set("role", role)
+        section.set("aria-label", item["title"])
+
+
 def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement]:
     """Per file: number the notes 1, 2, …; make each call a noteref and each note an aside."""
     trees = {}
@@ -92,12 +112,16 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
                 aside.append(paragraph)
             asides.append(aside)
         if asides:
-            notes = html.Element("div", {"class": "notes"})
-            heading = html.Element("p", {"class": "notes-title"})
+            # The part's notes close the part: a section with a heading of its own, for navigation by
+            # heading and by landmark; each note stays an aside so that reading systems pop it up.
+            notes = html.Element("section", {"class": "notes", "epub:type": "endnotes", "role": "doc-endnotes",
+                                             "aria-labelledby": f"{stem}-notes"})
+            heading = html.Element("h2", {"class": "notes-title", "id": f"{stem}-notes"})
             heading.text = "Notes"
             notes.append(heading)
             notes.extend(asides)
-            root.append(notes)
+            sections = root.findall("section")
+            (sections[0] if len(sections) == 1 else root).append(notes)
         trees[page.file_name] = root
     return trees
 
@@ -127,6 +151,7 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     book.add_metadata("DC", "date", config.date.isoformat())
     book.add_metadata("DC", "publisher", config.publisher or config.author)
     book.add_metadata("DC", "rights", config.licence)
+    add_accessibility_metadata(book, certified_by=config.publisher or config.author)
     for subject in filter(None, (s.strip() for s in config.subject.split(";"))):
         book.add_metadata("DC", "subject", subject)
     edition = f"{book.title}, A4 PDF edition ({config.slug}-{PAGE_SOURCE}.pdf)"
@@ -138,11 +163,14 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     for index, name in enumerate(FONT_FILES):
         book.add_item(epub.EpubItem(uid=f"font-{index}", file_name=f"style/fonts/{name}", media_type="font/otf",
                                     content=(root / "styles" / "fonts" / name).read_bytes()))
+    book.add_item(epub.EpubItem(uid="font-licence", file_name=FONT_LICENCE[1], media_type="text/plain",
+                                content=(root / "styles" / "fonts" / FONT_LICENCE[0]).read_bytes()))
     book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
 
     pages = pages_of(view, page_map)
     trees = place_notes(pages, view)
     markers = insert_page_markers(trees, page_map)
+    mark_back_matter(trees)
     resolve_links(trees)
     for number, (name, data) in enumerate(embed_images(trees, root, view, report)):
         book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
@@ -172,8 +200,23 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     buffer = io.BytesIO()
     epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                    "landmark_title": "Landmarks", "epub3_pages": False})
-    data = repack(buffer.getvalue(), config.date, {"EPUB/nav.xhtml": lambda nav: add_page_list(nav, markers)})
+    data = repack(finish(buffer.getvalue(), config.language, css, markers), config.date)
     return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def finish(data: bytes, language: str, css: str, markers: list) -> dict[str, bytes]:
+    """The archive's files, finished where ebooklib stops: the package's language, a hidden landmarks
+    list, the print edition's page list, Apple Books' request for the book's fonts, and fonts cut
+    down to the characters in use."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    files = {name: archive.read(name) for name in archive.namelist()}
+    files["EPUB/content.opf"] = finish_package(files["EPUB/content.opf"], language)
+    files["EPUB/nav.xhtml"] = add_page_list(finish_nav(files["EPUB/nav.xhtml"]), markers)
+    files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
+    used = characters_used([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
+    for name in FONT_FILES:
+        files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used)
+    return files
 
 
 def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tuple[str, bytes]]:
@@ -201,20 +244,15 @@ def toc_entry(item: epub.EpubHtml, tree):
     return (epub.Section(item.title, href=item.file_name), sections) if sections else item
 
 
-def repack(data: bytes, date: dt.date, edits: dict | None = None) -> bytes:
-    """The same archive with fixed timestamps and order: mimetype first, stored, uncompressed.
-
-    edits: file name -> function that returns the file's new bytes from its old ones."""
-    edits = edits or {}
+def repack(files: dict[str, bytes], date: dt.date) -> bytes:
+    """The files as an archive with fixed timestamps and order: mimetype first, stored, uncompressed."""
     stamp = (date.year, date.month, date.day, 12, 0, 0)
-    source = zipfile.ZipFile(io.BytesIO(data))
-    names = sorted(source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
+    names = sorted(files, key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            content = source.read(name)
-            target.writestr(info, edits[name](content) if name in edits else content)
+            target.writestr(info, files[name])
     return out.getvalue()

@@ -111,23 +111,22 @@ def align(a: list[str], b: list[str]) -> list[int | None]:
             matched[i] = j
             i, j = i + 1, j + 1
             continue
-        in_b_at = next_at(in_b, tuple(a[i:i + GRAM]), j)
-        in_a_at = next_at(in_a, tuple(b[j:j + GRAM]), i)
-        skip_b = in_b_at - j if in_b_at is not None else None
-        skip_a = in_a_at - i if in_a_at is not None else None
+        skip_b, skip_a = _distance(next_at(in_b, tuple(a[i:i + GRAM]), j), j), \
+            _distance(next_at(in_a, tuple(b[j:j + GRAM]), i), i)
         if skip_b is None and skip_a is None:
             # Differences close together: find the next pair of words both have, nearby.
             skip_b, skip_a = _nearby(a, i, b, j), _nearby(b, j, a, i)
-            if skip_b is None and skip_a is None:
-                i, j = i + 1, j + 1  # a word each side that the other lacks
-                continue
-            in_b_at = j + skip_b if skip_b is not None else None
-            in_a_at = i + skip_a if skip_a is not None else None
+        if skip_b is None and skip_a is None:
+            i, j = i + 1, j + 1  # a word each side that the other lacks
         elif skip_a is None or (skip_b is not None and skip_b <= skip_a):
-            j = in_b_at  # text only the EPUB has
+            j += skip_b  # text only the EPUB has
         else:
-            i = in_a_at  # text only the PDF has
+            i += skip_a  # text only the PDF has
     return matched
+
+
+def _distance(position, start):
+    return None if position is None else position - start
 
 
 def _nearby(a, i, b, j, reach=40):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the project's virtual environment exists and holds the project and its test tools.
-# Re-installs only when pyproject.toml changes. Installs Java (for epubcheck) and HarfBuzz's
-# subsetter (for WeasyPrint's font subsetting) from Debian when they are missing and we are root.
+# Re-installs only when pyproject.toml changes. Installs Java (for epubcheck), HarfBuzz's subsetter
+# (for WeasyPrint's font subsetting), Chromium and Node (for Ace by DAISY and the EPUB's dark-theme
+# test) from Debian when they are missing and we are root. Ace goes into .tools/ace (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,10 +10,13 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
   command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
   ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || missing+=(libharfbuzz-subset0)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian"
     { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-      echo "warning: could not install ${missing[*]}; epubcheck tests need Java" >&2
+      echo "warning: could not install ${missing[*]}; epubcheck needs Java, Ace Node and Chromium" >&2
   fi
 fi
 
@@ -25,4 +29,18 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[test]"
   rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+# Ace by DAISY, the EPUB accessibility checker, at a fixed version. --ignore-scripts: puppeteer's
+# install script would download a browser of its own; the tests point it at Debian's chromium.
+ace_version=1.4.6
+ace_stamp=.tools/ace/.installed-$ace_version
+if [ ! -f "$ace_stamp" ] && command -v npm >/dev/null 2>&1; then
+  mkdir -p .tools/ace
+  if npm install --prefix .tools/ace --ignore-scripts --save-exact --no-audit --no-fund --loglevel=error \
+       "@daisy/ace@$ace_version" >/dev/null; then
+    rm -f .tools/ace/.installed-* && touch "$ace_stamp"
+  else
+    echo "warning: could not install Ace by DAISY; the EPUB accessibility tests will fail" >&2
+  fi
 fi
