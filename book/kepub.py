@@ -74,7 +74,7 @@ def not_a_sentence_end(preceding: str) -> bool:
 
 
 def local(element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
 
 
 class Spanner:
@@ -147,16 +147,16 @@ def kobo_document(data: bytes) -> tuple[bytes, int]:
     body = root.find(f"{{{XHTML}}}body")
     if body is None or body.xpath(".//*[contains(concat(' ', @class, ' '), ' koboSpan ')]"):
         return data, 0
-    if body.xpath(".//*[local-name() = 'nav'] | .//*[contains(concat(' ', @epub:type, ' '), ' cover ')]",
-                  namespaces={"epub": OPS}):
-        return data, 0  # the contents are a list of links, the cover a picture: nothing to read
+    if body.xpath(".//*[contains(concat(' ', @epub:type, ' '), ' cover ')]", namespaces={"epub": OPS}):
+        return data, 0  # a picture: nothing to read
     spanner = Spanner()
     spanner.walk(body)
     if not spanner.count:
         return data, 0
     for call in body.xpath(".//*[contains(concat(' ', @epub:type, ' '), ' noteref ')]", namespaces={"epub": OPS}):
         call.set(EPUB_TYPE, call.get(EPUB_TYPE) + " endnote")
-    wrap_body(body)
+    if not body.xpath(".//*[@id = 'book-columns' or @id = 'book-inner']"):
+        wrap_body(body)
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True), spanner.count
 
 
@@ -169,14 +169,14 @@ def wrap_body(body) -> None:
 
 
 def content_documents(archive: zipfile.ZipFile) -> set[str]:
-    """The XHTML documents the package lists, as paths inside the archive."""
+    """The XHTML documents the package lists, as paths inside the archive; not the contents (links only)."""
     container = etree.fromstring(archive.read("META-INF/container.xml"))
     opf_path = container.xpath("//*[local-name() = 'rootfile']/@full-path")[0]
     opf = etree.fromstring(archive.read(opf_path))
     folder = posixpath.dirname(opf_path)
     return {posixpath.normpath(posixpath.join(folder, unquote(item.get("href"))))
             for item in opf.xpath("//*[local-name() = 'manifest']/*[local-name() = 'item']")
-            if item.get("media-type") == "application/xhtml+xml"}
+            if item.get("media-type") == "application/xhtml+xml" and "nav" not in (item.get("properties") or "").split()}
 
 
 def kepub_from_epub(data: bytes) -> tuple[bytes, int]:

@@ -42,6 +42,7 @@ DOCUMENT = b"""<?xml version='1.0' encoding='utf-8'?>
 <p>He wrote <em>this. And that</em> too.<sup><a href="#n1" id="r1" epub:type="noteref" role="doc-noteref">1</a></sup> \
 Then he left.<span epub:type="pagebreak" role="doc-pagebreak" id="page-3" aria-label="3"/> A new page.</p>
 <aside id="n1" epub:type="footnote" role="doc-footnote"><p><a href="#r1" role="doc-backlink">1.</a> Cohen, p. 213.</p></aside>
+<nav epub:type="page-list" hidden="hidden"><ol><li><a href="#page-3">3</a></li></ol></nav>
 </section></body></html>"""
 
 
@@ -61,6 +62,7 @@ def test_a_document_gets_spans_in_reading_order_around_inline_markup():
     assert call.get("{%s}type" % NS["epub"]) == "noteref endnote"  # Kobo pops up only an "endnote"
     [columns] = doc.xpath("/x:html/x:body/*", namespaces=NS)
     assert columns.get("id") == "book-columns" and [inner.get("id") for inner in columns] == ["book-inner"]
+    assert not doc.xpath('//x:nav//x:span', namespaces=NS)
     assert kobo_document(data) == (data, 0)  # spans already there: left alone
 
 
