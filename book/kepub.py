@@ -3,8 +3,9 @@
 Kobo's reader locates, highlights and times the reader by spans of class koboSpan, one per
 sentence, with ids kobo.P.S (P counts blocks, S the sentences within one); without them a book
 gets no reading statistics. Official kepubs also wrap each body in div#book-columns >
-div#book-inner, the reader's hook for its pagination styles. Kobo opens a note as a pop-up only
-when the call says "endnote" (it ignores "noteref"), so calls get that word as well.
+div#book-inner, the reader's hook for its pagination styles. Kobo's reader does not act on
+"noteref"; a call that also says "endnote" opens its note as a pop-up (Standard Ebooks' kepubs do
+the same), so calls get that word as well.
 
 This is a transform of the EPUB archive's bytes, so it knows nothing of how the EPUB was made:
 whatever else is in the documents (page-break markers, ARIA roles, fonts, metadata) passes
@@ -87,15 +88,13 @@ class Spanner:
         self.recent = ""  # the current block's text so far, for abbreviations across elements
         self.count = 0
 
-    def span(self, text: str | None = None, child=None):
+    def span(self, text: str | None = None):
         if self.new_block:
             self.paragraph, self.sentence, self.new_block = self.paragraph + 1, 0, False
         self.sentence += 1
         self.count += 1
         span = etree.Element(f"{{{XHTML}}}span", {"class": "koboSpan", "id": f"kobo.{self.paragraph}.{self.sentence}"})
         span.text = text
-        if child is not None:
-            span.append(child)
         return span
 
     def spans_for(self, text: str) -> list:
@@ -114,7 +113,7 @@ class Spanner:
             element.text = None
         for child in children:
             if local(child) == "img" and local(element) != "picture":
-                self.new_block = True
+                self.new_block = True  # a picture is a stop of its own, as in Kobo's kepubs
                 tail, child.tail = child.tail, None
                 holder = self.span()
                 element.replace(child, holder)

@@ -42,6 +42,7 @@ DOCUMENT = b"""<?xml version='1.0' encoding='utf-8'?>
 <p>He wrote <em>this. And that</em> too.<sup><a href="#n1" id="r1" epub:type="noteref" role="doc-noteref">1</a></sup> \
 Then he left.<span epub:type="pagebreak" role="doc-pagebreak" id="page-3" aria-label="3"/> A new page.</p>
 <aside id="n1" epub:type="footnote" role="doc-footnote"><p><a href="#r1" role="doc-backlink">1.</a> Cohen, p. 213.</p></aside>
+<figure><img src="images/map.png" alt="A map"/><figcaption>The front in 1918.</figcaption></figure>
 <nav epub:type="page-list" hidden="hidden"><ol><li><a href="#page-3">3</a></li></ol></nav>
 </section></body></html>"""
 
@@ -52,7 +53,8 @@ def test_a_document_gets_spans_in_reading_order_around_inline_markup():
     spans = [(s.get("id"), s.text) for s in doc.xpath('//x:span[@class="koboSpan"]', namespaces=NS)]
     assert spans == [("kobo.1.1", "One"), ("kobo.2.1", "He wrote "), ("kobo.2.2", "this. "), ("kobo.2.3", "And that"),
                      ("kobo.2.4", " too."), ("kobo.2.5", "1"), ("kobo.2.6", " Then he left."),
-                     ("kobo.2.7", " A new page."), ("kobo.3.1", "1."), ("kobo.3.2", " Cohen, p. 213.")]
+                     ("kobo.2.7", " A new page."), ("kobo.3.1", "1."), ("kobo.3.2", " Cohen, p. 213."),
+                     ("kobo.4.1", None), ("kobo.5.1", "The front in 1918.")]
     assert count == len(spans)
     assert "".join(doc.itertext()) == "".join(etree.fromstring(DOCUMENT).itertext())
     [marker] = doc.xpath('//x:span[@id="page-3"]', namespaces=NS)
@@ -63,6 +65,7 @@ def test_a_document_gets_spans_in_reading_order_around_inline_markup():
     [columns] = doc.xpath("/x:html/x:body/*", namespaces=NS)
     assert columns.get("id") == "book-columns" and [inner.get("id") for inner in columns] == ["book-inner"]
     assert not doc.xpath('//x:nav//x:span', namespaces=NS)
+    assert doc.xpath('//x:img/..', namespaces=NS)[0].get("id") == "kobo.4.1"
     assert kobo_document(data) == (data, 0)  # spans already there: left alone
 
 
