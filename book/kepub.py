@@ -59,7 +59,8 @@ def split_sentences(text: str, before: str = "") -> list[str]:
         following = text[end.end():].lstrip(OPENERS)
         if not following or not following[0].isupper():
             continue
-        if end.group(0).rstrip(" \t\r\n").rstrip("’”\"'»)]") == "." and not_a_sentence_end(before + text[:end.start()]):
+        full_stop = end.group(0).rstrip(" \t\r\n").rstrip("’”\"'»)]") == "."
+        if full_stop and not_a_sentence_end(before + text[:end.start()]):
             continue
         pieces.append(text[start:end.end()])
         start = end.end()
@@ -175,7 +176,8 @@ def content_documents(archive: zipfile.ZipFile) -> set[str]:
     folder = posixpath.dirname(opf_path)
     return {posixpath.normpath(posixpath.join(folder, unquote(item.get("href"))))
             for item in opf.xpath("//*[local-name() = 'manifest']/*[local-name() = 'item']")
-            if item.get("media-type") == "application/xhtml+xml" and "nav" not in (item.get("properties") or "").split()}
+            if item.get("media-type") == "application/xhtml+xml"
+            and "nav" not in (item.get("properties") or "").split()}
 
 
 def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
