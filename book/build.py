@@ -88,6 +88,13 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
                 (staging / name).write_bytes(data)
                 results.append(summary_line(options.out_dir / name, f"{files} files", len(data),
                                             time.perf_counter() - t0))
+                from .kepub import kepub_from_epub  # the Kobo edition is a transform of the EPUB's bytes
+
+                t0, name = time.perf_counter(), f"{slug}.kepub.epub"
+                kepub, spans = kepub_from_epub(data)
+                (staging / name).write_bytes(kepub)
+                results.append(summary_line(options.out_dir / name, f"{spans} spans", len(kepub),
+                                            time.perf_counter() - t0))
             require_clean(book.report, options.strict)
             for produced in sorted(p for p in staging.iterdir() if p.is_file()):
                 os.replace(produced, options.out_dir / produced.name)

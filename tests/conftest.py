@@ -31,6 +31,10 @@ class Built:
     def epub(self) -> Path:
         return self.out / f"{self.slug}.epub"
 
+    @property
+    def kepub(self) -> Path:
+        return self.out / f"{self.slug}.kepub.epub"
+
     def pdf(self, paper: str = "a4") -> Path:
         return self.out / f"{self.slug}-{paper}.pdf"
 

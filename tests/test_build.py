@@ -16,6 +16,7 @@ def digest(path: Path) -> str:
 def test_two_builds_give_identical_bytes(book, tmp_path):
     again = run_build(ROOT, tmp_path / "again")
     assert digest(again.epub) == digest(book.epub)
+    assert digest(again.kepub) == digest(book.kepub)
     for paper in ("a4", "letter"):
         assert digest(again.pdf(paper)) == digest(book.pdf(paper))
 
@@ -30,14 +31,14 @@ def test_bad_input_stops_the_build_and_leaves_dist_alone(tiny, tmp_path):
     out = tmp_path / "dist"
     ok = cli(tiny, "epub", out=out)
     assert ok.returncode == 0, ok.stderr
-    before = digest(out / "tiny.epub")
+    before = digest(out / "tiny.epub"), digest(out / "tiny.kepub.epub")
     chapter = tiny / "chapters" / "01-life.md"
     chapter.write_text(chapter.read_text().replace("[@spartacus, para. 39]", "[@nobody, para. 1]"))
     failed = cli(tiny, "epub", out=out)
     assert failed.returncode == 1
     assert "chapters/01-life.md:50:" in failed.stderr and "[cite.unknown-key]" in failed.stderr
-    assert digest(out / "tiny.epub") == before
-    assert sorted(p.name for p in out.iterdir()) == ["tiny.epub"]
+    assert (digest(out / "tiny.epub"), digest(out / "tiny.kepub.epub")) == before
+    assert sorted(p.name for p in out.iterdir()) == ["tiny.epub", "tiny.kepub.epub"]
 
 
 def test_broken_yaml_names_file_and_line(tiny, tmp_path):
