@@ -185,13 +185,12 @@ def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     source = zipfile.ZipFile(io.BytesIO(data))
     documents = content_documents(source)
     spans = 0
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for name in source.namelist():
-            content = source.read(name)
-            if name in documents:
-                content, count = kobo_document(content)
-                spans += count
-            target.writestr(name, content)
+    files = {}
+    for name in source.namelist():
+        content = source.read(name)
+        if name in documents:
+            content, count = kobo_document(content)
+            spans += count
+        files[name] = content
     stamp = source.infolist()[0].date_time  # the EPUB's own fixed date, so both carry the same
-    return repack(out.getvalue(), dt.date(*stamp[:3])), spans
+    return repack(files, dt.date(*stamp[:3])), spans
