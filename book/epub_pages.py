@@ -60,9 +60,20 @@ def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -
 
     matched = align(page_map.words, epub_words)
     places = []  # per page: an offset in the joined text
+    earliest = 0  # a page begins no earlier than the page before it
     for start in page_map.starts:
-        j = next((matched[i] for i in range(start, len(matched)) if matched[i] is not None), None)
-        places.append(length if j is None else matches[j].start())  # unmatched: the end of the book
+        i = next((i for i in range(start, len(matched)) if matched[i] is not None), None)
+        if i is None:
+            places.append(length)  # nothing after this page matched: the end of the book
+            continue
+        j = matched[i]
+        # The page's first words may be ones the aligner paired elsewhere (the half-title and the
+        # title page both begin "Nikolai Bukharin"; the EPUB has the words once): where the words
+        # just before the match agree, the page begins there.
+        while i > start and j > earliest and page_map.words[i - 1] == epub_words[j - 1]:
+            i, j = i - 1, j - 1
+        earliest = j
+        places.append(matches[j].start())
 
     markers = []
     for label, offset in zip(page_map.labels, places):
