@@ -25,6 +25,8 @@ from .diagnostics import Report
 from .fetch import BookFetcher
 from .html import append_inline, note_paragraphs, note_refs
 from .model import BACK_MATTER, BookView, IndexEntry
+from .names import keep_names_whole
+from .pdf_tags import PDF_VARIANT, tagged
 from .templates import environment, index_groups
 
 MANY_PAGES = 12  # an index entry with more pages than this gets a sub-entry per chapter
@@ -52,6 +54,7 @@ def print_html(view: BookView, index: list[IndexEntry]) -> str:
         ref.getparent().replace(ref, span)
         parent = span.getparent()
         keep_call_with_word(parent if "citation" in (parent.get("class") or "") else span)
+    keep_names_whole(root, view.people)
     return html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
@@ -147,7 +150,8 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
         first = layout(print_html(view, []), root, paper, fetcher, fonts)
         index = one_per_page(view.index, pages_of_anchors(first))
         document = layout(print_html(view, index), root, paper, fetcher, fonts)
-        data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=None)
+        with tagged(document):
+            data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=PDF_VARIANT)
     finally:
         logger.removeHandler(capture)
     for url in dict.fromkeys(fetcher.refused):
@@ -196,5 +200,7 @@ def add_page_labels(data: bytes, first_main: int, view: BookView) -> bytes:
         pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         pdf.Root.Lang = pikepdf.String(view.config.language)
         out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True)
+        # Object streams: the structure tree's many small objects compress well together.
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
