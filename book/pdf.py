@@ -25,7 +25,7 @@ from .diagnostics import Report
 from .fetch import BookFetcher
 from .html import append_inline, note_paragraphs, note_refs
 from .model import BACK_MATTER, BookView, IndexEntry
-from .names import keep_names_whole
+from .names import names_kept_whole
 from .pdf_tags import PDF_VARIANT, tagged
 from .templates import environment, index_groups
 
@@ -54,7 +54,6 @@ def print_html(view: BookView, index: list[IndexEntry]) -> str:
         ref.getparent().replace(ref, span)
         parent = span.getparent()
         keep_call_with_word(parent if "citation" in (parent.get("class") or "") else span)
-    keep_names_whole(root, view.people)
     return html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
@@ -147,9 +146,10 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
     try:
         # Pass 1 only finds the pages of the index marks, which all lie in the chapters and front
         # matter, before any back matter: the index and its page references can be left out.
-        first = layout(print_html(view, []), root, paper, fetcher, fonts)
-        index = one_per_page(view.index, pages_of_anchors(first))
-        document = layout(print_html(view, index), root, paper, fetcher, fonts)
+        with names_kept_whole(view.people):
+            first = layout(print_html(view, []), root, paper, fetcher, fonts)
+            index = one_per_page(view.index, pages_of_anchors(first))
+            document = layout(print_html(view, index), root, paper, fetcher, fonts)
         with tagged(document):
             data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=PDF_VARIANT)
     finally:
