@@ -13,7 +13,7 @@ With pdf_variant="pdf/ua-1" WeasyPrint builds the structure tree from its boxes
 - lang attributes (the Russian) are dropped: here they become /Lang;
 - a row header's scope is dropped: here it becomes /Scope;
 - every run of text gets a Span element of its own, and so does every <span>, <em> or <sup>:
-  here their text hangs directly from the element it belongs to, which keeps the file small;
+  here what they hold hangs directly from the element they belong to, which keeps the file small;
 - a table broken across pages becomes one table per page: here it is one table again.
 
 WeasyPrint has no hook for any of this, so `tagged` wraps three of its private functions while
@@ -157,7 +157,7 @@ class Tagger:
                 element["S"] = "/Span"  # inside a link that has the annotation
             else:
                 box.link_annotation["Contents"] = pydyf.String(describe_link(box))
-        hang_text_directly(element, pdf, nums)
+        dissolve_plain_kids(element, pdf, nums)
 
     def continues_table(self, element, box, pdf) -> bool:
         """Whether this is the rest of a table begun on an earlier page; if so, its rows (and any
@@ -196,24 +196,32 @@ class Tagger:
                 pdf.objects[number_of(old_parent["P"])]["K"].remove(old_parent.reference)
 
 
-def hang_text_directly(element, pdf, nums) -> None:
-    """Replace each kid that only groups text (WeasyPrint's Span for one run of text, a Span or
-    NonStruct without attributes for <span>, <em>, <sup>) by its MCIDs: a screen reader reads
-    the same words, and the tree has thousands of elements fewer."""
+def dissolve_plain_kids(element, pdf, nums) -> None:
+    """Replace each kid that only groups (WeasyPrint's Span around one run of text; a Span or
+    NonStruct without attributes for <span>, <em>, <sup>) by its own kids: a screen reader meets
+    the same words in the same order, and the tree has thousands of elements fewer."""
     kids = []
     for kid in element["K"]:
         plain = pdf.objects[number_of(kid)] if isinstance(kid, bytes) else None
-        if plain is not None and plain.get("S") in ("/Span", "/NonStruct") and set(plain) <= PLAIN_KEYS \
-                and plain["Pg"] == element["Pg"] and all(isinstance(k, int) for k in plain["K"]):
-            kids += plain["K"]
-            nums.update((mcid, element.reference) for mcid in plain["K"])
-        else:
+        if plain is None or plain.get("S") not in ("/Span", "/NonStruct") or not set(plain) <= PLAIN_KEYS \
+                or plain["Pg"] != element["Pg"] or any(is_annotation(pdf, k) for k in plain["K"]):
             kids.append(kid)
+            continue
+        for grandkid in plain["K"]:
+            if isinstance(grandkid, int):
+                nums[grandkid] = element.reference
+            else:
+                pdf.objects[number_of(grandkid)]["P"] = element.reference
+        kids += plain["K"]
     element["K"][:] = kids
 
 
 def number_of(reference: bytes) -> int:
     return int(reference.split()[0])
+
+
+def is_annotation(pdf, kid) -> bool:
+    return isinstance(kid, bytes) and pdf.objects[number_of(kid)].get("Type") == "/OBJR"
 
 
 def is_note(pdf, kid) -> bool:
