@@ -26,7 +26,9 @@ from .fetch import BookFetcher
 from .html import append_inline, note_paragraphs, note_refs
 from .model import BACK_MATTER, BookView, IndexEntry
 from . import pagemap
+from .names import names_kept_whole
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page, read_page_map
+from .pdf_tags import PDF_VARIANT, tagged
 from .templates import MANY_PAGES, environment, index_groups
 
 @dataclass
@@ -111,9 +113,10 @@ def pages_of_anchors(document) -> dict[str, int]:
 def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration):
     # Pass 1 only finds the pages of the index marks, which all lie in the chapters and front
     # matter, before any back matter: the index and its page references can be left out.
-    first = layout(print_html(view, []), root, paper, fetcher, fonts)
-    index = one_per_page(view.index, pages_of_anchors(first))
-    return layout(print_html(view, index), root, paper, fetcher, fonts)
+    with names_kept_whole(view.people):
+        first = layout(print_html(view, []), root, paper, fetcher, fonts)
+        index = one_per_page(view.index, pages_of_anchors(first))
+        return layout(print_html(view, index), root, paper, fetcher, fonts)
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
@@ -124,7 +127,8 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
     logger.addHandler(capture)
     try:
         document = lay_out_book(view, root, paper, fetcher, fonts)
-        data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=None)
+        with tagged(document):
+            data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=PDF_VARIANT)
     finally:
         logger.removeHandler(capture)
     for url in dict.fromkeys(fetcher.refused):
@@ -143,7 +147,8 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
 
 
 def page_map_key(view: BookView, root: Path) -> str:
-    return pagemap.cache_key(print_html(view, []), root, PAGE_SOURCE, code=Path(__file__).read_bytes())
+    code = b"".join((Path(__file__).parent / name).read_bytes() for name in ("pdf.py", "names.py"))
+    return pagemap.cache_key(print_html(view, []), root, PAGE_SOURCE, code=code)
 
 
 def edition_page_map(view: BookView, root: Path) -> PageMap:
@@ -193,5 +198,7 @@ def add_page_labels(data: bytes, first_main: int, view: BookView) -> bytes:
         pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         pdf.Root.Lang = pikepdf.String(view.config.language)
         out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True)
+        # Object streams: the structure tree's many small objects compress well together.
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()

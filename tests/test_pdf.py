@@ -152,3 +152,29 @@ def test_timeline_is_in_date_order(book):
 
     dates = [event.date for event in load_apparatus(ROOT).events]
     assert dates == sorted(dates) and len(dates) >= 40
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_no_name_is_hyphenated_at_a_line_end(book, paper):
+    """A name broken at a line end (Bukhar-in) is lost to search, copy and paste and speech."""
+    import pypdfium2 as pdfium
+    from book.apparatus import load_apparatus
+    from book.config import ROOT
+
+    words = {word for person in load_apparatus(ROOT).people
+             for form in (person.name, person.sort, person.cyrillic, *person.variants)
+             for word in re.findall(r"\w+", form) if word[:1].isupper()}
+    broken, lines_checked = [], 0
+    document = pdfium.PdfDocument(str(book.pdf(paper)))
+    try:
+        for number, page in enumerate(document, start=1):
+            lines = page.get_textpage().get_text_range().splitlines()
+            lines_checked += len(lines)
+            for line, following in zip(lines, lines[1:]):
+                end, start = re.search(r"(\w+)[-\u2010]$", line), re.match(r"\w+", following)
+                if end and start and end.group(1) + start.group(0) in words:
+                    broken.append(f"page {number}: {end.group(1)}-{start.group(0)}")
+    finally:
+        document.close()
+    assert lines_checked > 3000
+    assert not broken, broken
