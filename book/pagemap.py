@@ -187,3 +187,25 @@ def store(root: Path, key: str, page_map: PageMap) -> None:
                                                             separators=(",", ":")))
     except OSError:
         pass
+
+
+def guess_path(root: Path, paper: str) -> Path:
+    return root / ".cache" / "pagemap" / f"last-pages-{paper}.json"
+
+
+def load_guess(root: Path, paper: str) -> dict[str, int] | None:
+    """The pages of the index marks in the last build of this paper size: a guess, to be checked."""
+    try:
+        data = json.loads(guess_path(root, paper).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not all(isinstance(v, int) for v in data.values()):
+        return None
+    return data
+
+
+def store_guess(root: Path, paper: str, pages: dict[str, int]) -> None:
+    try:
+        _write_atomically(guess_path(root, paper), json.dumps(pages, sort_keys=True, separators=(",", ":")))
+    except OSError:
+        pass

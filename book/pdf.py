@@ -111,12 +111,27 @@ def pages_of_anchors(document) -> dict[str, int]:
 
 
 def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration):
-    # Pass 1 only finds the pages of the index marks, which all lie in the chapters and front
-    # matter, before any back matter: the index and its page references can be left out.
+    """The book laid out with an index whose page references are right: each page once.
+
+    Which index marks to print depends on the pages they fall on, so the layout needs those
+    pages first. They cannot depend on the index itself, which comes after every mark. The last
+    build's pages are a guess that is usually right after an edit: lay out once with the index
+    they give, and keep the result if the marks' real pages give the same index. Otherwise
+    (or with no guess) the real pages of one layout decide the index of a second."""
+    indexed = {anchor for entry in view.index for anchor in entry.anchors}
+    guess = pagemap.load_guess(root, paper)
     with names_kept_whole(view.people):
-        first = layout(print_html(view, []), root, paper, fetcher, fonts)
-        index = one_per_page(view.index, pages_of_anchors(first))
-        return layout(print_html(view, index), root, paper, fetcher, fonts)
+        if guess is not None:
+            index = one_per_page(view.index, guess)
+            document = layout(print_html(view, index), root, paper, fetcher, fonts)
+        else:
+            index, document = None, layout(print_html(view, []), root, paper, fetcher, fonts)
+        pages = {a: p for a, p in pages_of_anchors(document).items() if a in indexed}
+        right = one_per_page(view.index, pages)
+        if right != index:
+            document = layout(print_html(view, right), root, paper, fetcher, fonts)
+    pagemap.store_guess(root, paper, pages)
+    return document
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
