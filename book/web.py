@@ -20,13 +20,13 @@ from lxml import html
 from .diagnostics import BuildError, Report
 from .epub import embed_images, resolve_links
 from .epub_pages import insert_page_markers
-from .html import inner_html, note_content, note_paragraphs, note_refs
+from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
 from . import pagemap
 from .model import BACK_MATTER, BookView
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
 from .templates import MANY_PAGES, environment, index_groups
 
-ASSETS = ("web.css", "web.js", "search.js")  # from styles/web/, shipped in assets/
+ASSETS = ("web.css", "web.js", "search.js", "icon.svg")  # from styles/web/, shipped in assets/
 FONT_SUFFIX = ".otf"
 # The book's index is "index" in the model; a site's index.html is its home page.
 FILE_OF_BACK = {"index": "book-index"}
@@ -108,8 +108,7 @@ def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElem
 def web_markup(trees: dict[str, html.HtmlElement], view: BookView, page_map: PageMap) -> list[dict]:
     """The EPUB's attributes become the web's; ids for paragraphs and boxes; glossary tooltips.
     Returns the "Sources disagree" boxes, in book order, for their page."""
-    definitions = {t.id: html.fragment_fromstring(t.definition or "<span></span>", create_parent="span").text_content()
-                   for t in view.terms}
+    definitions = {t.id: definition_text(t.definition) for t in view.terms}
     boxes = []
     for file_name, root in trees.items():
         stem = file_name.removesuffix(".html")
@@ -117,9 +116,12 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView, page_map: Pag
             if not isinstance(element.tag, str):
                 continue
             kind = element.attrib.pop("epub:type", None)
-            if kind == "pagebreak":
+            if kind == "pagebreak":  # role doc-pagebreak is for e-books; axe refuses it on a web page's span
+                label = element.attrib.pop("aria-label")
+                del element.attrib["role"]
                 element.set("class", "pagebreak")
-                element.set("title", f"Page {element.get('aria-label')} of the A4 print edition")
+                element.set("data-page", label)
+                element.set("title", f"Page {label} of the A4 print edition")
         counter = 0
         for element in root.iter(*PARAGRAPHS):
             if element.get("id") is None and not element.xpath("ancestor::*[contains(@class, 'sidenote')]"):
@@ -148,6 +150,14 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView, page_map: Pag
     return boxes
 
 
+def definition_text(definition: str) -> str:
+    """A glossary definition as the plain text of a tooltip, without its note calls."""
+    root = html.fragment_fromstring(definition or "", create_parent="span")
+    for ref in note_refs(root):
+        remove_keeping_tail(ref)
+    return " ".join(root.text_content().split())
+
+
 def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, folder: Path,
                search: bool = True) -> int:
     """The site, written into folder (created, must not exist). Returns the number of files."""
@@ -173,16 +183,15 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
 
     shell = env.get_template("web/page.html.j2")
     contents = [(p.file_name, p.title, p.kind) for p in pages]
-    order = [p for p in pages if p.kind != "search"]
-    for page in pages:
-        position = order.index(page) if page in order else None
+    order = pages
+    for position, page in enumerate(pages):
         sections = [(h.get("id"), h.text_content().strip())
                     for h in trees[page.file_name].xpath('.//div[@class="chapter-body"]/h2[@id]')]
         markup = shell.render(
             config=view.config, page=page, body=inner_html(trees[page.file_name]), contents=contents,
             sections=sections,
             previous=order[position - 1] if position else None,
-            next=order[position + 1] if position is not None and position + 1 < len(order) else None,
+            next=order[position + 1] if position + 1 < len(order) else None,
             page_source=PAGE_SOURCE)
         (folder / page.file_name).write_text(markup, encoding="utf-8")
 
@@ -244,20 +253,27 @@ def build_site(view: BookView, options, report: Report, staging: Path, page_map:
 
 def preview_page_map(view: BookView, root: Path) -> PageMap | None:
     """For serve: the current page map if cached, else the newest cached one. After an edit the
-    page numbers may be a little off until the next full build, but a save shows in a second
-    instead of after laying the whole book out again."""
+    page numbers may be a little off until the next full build, but a save shows in seconds
+    instead of after laying the whole book out again (a minute)."""
     from .pdf import page_map_key
 
+    if root in _PREVIEW_MAPS:  # serve's later rebuilds: skip even the key (rendering the print HTML)
+        return _PREVIEW_MAPS[root]
     current = pagemap.load_cached(root, page_map_key(view, root))
     if current is not None:
+        _PREVIEW_MAPS[root] = current
         return current
     folder = pagemap.cache_path(root, "x").parent
     entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
     for entry in entries:
         cached = pagemap.load_cached(root, entry.stem)
         if cached is not None:
+            _PREVIEW_MAPS[root] = cached
             return cached
     return None
+
+
+_PREVIEW_MAPS: dict[Path, PageMap] = {}  # root -> the page map a serve process keeps using
 
 
 def install(built: Path, target: Path) -> None:

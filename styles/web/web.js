@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
-  var wide = window.matchMedia("(min-width: 64rem)");
+  var wide = window.matchMedia("(min-width: 1100px)");
 
   var toggle = document.querySelector(".toc-toggle");
   var toc = document.getElementById("toc");
