@@ -141,6 +141,13 @@ def serve(options, port: int, console: Console) -> int:
         for changes in watch(*paths, watch_filter=BookFilter(), debounce=100, step=20, stop_event=stop):
             names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
             console.print(f"changed: {', '.join(names)}", markup=False)
+            if all(name.startswith("styles/web/") for name in names) and events.kind != "failed":
+                from .web import write_assets  # only the site's own CSS or scripts: no rebuild needed
+
+                write_assets(root, site)
+                console.print("copied the web edition's styles and scripts", markup=False)
+                events.publish("reload")
+                continue
             build_once(options, console, events)
     except KeyboardInterrupt:
         pass

@@ -8,6 +8,7 @@ pages for search. The same input gives the same bytes: file order, names and con
 """
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import html
+from markupsafe import Markup
 
 from .diagnostics import BuildError, Report
 from .epub import embed_images, resolve_links
@@ -86,7 +88,7 @@ def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElem
                                       "class": "noteref", "role": "doc-noteref",
                                       "aria-label": f"Note {number}"})
             call.text = str(number)
-            sup = html.Element("sup", {"epub:type": "noteref"})
+            sup = html.Element("sup", {"epub:type": "noteref", "data-pagefind-ignore": "all"})
             sup.append(call)
             aside = html.Element("span", {"id": f"{stem}-note-{number}", "class": "sidenote notes",
                                           "role": "doc-footnote", "data-pagefind-ignore": "all"})
@@ -129,10 +131,8 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView, page_map: Pag
                 element.set("id", f"{stem}-p{counter}")
         for number, box in enumerate(root.xpath('.//div[contains(concat(" ", @class, " "), " disagree ")]'), 1):
             box.set("id", box.get("id") or f"{stem}-disagree-{number}")
-            title = box.find("p")
             chapter = root.xpath('.//h1')[0].text_content().strip() if root.xpath('.//h1') else ""
-            boxes.append({"href": f"{file_name}#{box.get('id')}", "chapter": chapter,
-                          "title": inner_html(title) if title is not None else ""})
+            boxes.append({"href": f"{file_name}#{box.get('id')}", "chapter": chapter, "title": box_title(box)})
         for number, link in enumerate(root.xpath('.//a[contains(concat(" ", @class, " "), " gloss ")]'), 1):
             term = link.get("href", "").rpartition("#term-")[2]
             if term not in definitions:
@@ -148,6 +148,23 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView, page_map: Pag
             wrap.append(link)
             wrap.append(tip)
     return boxes
+
+
+def box_title(box) -> Markup:
+    """A "Sources disagree" box's own title, for the list of them: without the label and
+    without the index marks, whose ids belong to the chapter."""
+    title = copy.deepcopy(box.find("p"))
+    if title is None:
+        return Markup("")
+    for label in title.xpath('.//span[@class="box-label"]'):
+        remove_keeping_tail(label)
+    for mark in title.xpath(".//*[@id]"):
+        if mark.tag == "span":
+            mark.drop_tag()
+        else:
+            del mark.attrib["id"]
+    title.text = (title.text or "").lstrip(": ")
+    return Markup(inner_html(title))
 
 
 def definition_text(definition: str) -> str:
@@ -195,8 +212,16 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
             page_source=PAGE_SOURCE)
         (folder / page.file_name).write_text(markup, encoding="utf-8")
 
+    write_assets(root, folder)
+    if search:
+        run_pagefind(folder)
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+def write_assets(root: Path, folder: Path) -> None:
+    """The styles, scripts and fonts, into folder/assets/ (serve calls this alone after a style edit)."""
     assets = folder / "assets"
-    (assets / "fonts").mkdir(parents=True)
+    (assets / "fonts").mkdir(parents=True, exist_ok=True)
     styles = root / "styles"
     fonts_css = (styles / "fonts.css").read_text(encoding="utf-8")
     web_css = (styles / "web" / "web.css").read_text(encoding="utf-8")
@@ -206,9 +231,6 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
     for font in sorted((styles / "fonts").iterdir()):
         if font.suffix in (FONT_SUFFIX, ".txt"):
             shutil.copyfile(font, assets / "fonts" / font.name)
-    if search:
-        run_pagefind(folder)
-    return sum(1 for p in folder.rglob("*") if p.is_file())
 
 
 def pagefind_binary() -> str:

@@ -58,12 +58,18 @@
       if (call) { setOpen(call, false); call.focus(); }
     }
   });
-  document.addEventListener("focusin", function (event) {
+  // Show a definition again after Escape, and keep it inside the window's width.
+  function place(event) {
     var wrap = event.target.closest && event.target.closest(".gloss-wrap");
-    if (wrap) wrap.classList.remove("dismissed");
-  });
-  document.addEventListener("mouseover", function (event) {
-    var wrap = event.target.closest && event.target.closest(".gloss-wrap");
-    if (wrap) wrap.classList.remove("dismissed");
-  });
+    if (!wrap) return;
+    wrap.classList.remove("dismissed");
+    var tip = wrap.querySelector(".gloss-tip");
+    if (!tip) return;
+    tip.style.left = "0px";
+    var box = tip.getBoundingClientRect();
+    var over = box.right - (document.documentElement.clientWidth - 8);
+    if (box.width && over > 0) tip.style.left = -Math.min(over, Math.max(0, box.left - 8)) + "px";
+  }
+  document.addEventListener("focusin", place);
+  document.addEventListener("mouseover", place);
 })();
