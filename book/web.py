@@ -107,7 +107,7 @@ def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElem
     return trees
 
 
-def web_markup(trees: dict[str, html.HtmlElement], view: BookView, page_map: PageMap) -> list[dict]:
+def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]:
     """The EPUB's attributes become the web's; ids for paragraphs and boxes; glossary tooltips.
     Returns the "Sources disagree" boxes, in book order, for their page."""
     definitions = {t.id: definition_text(t.definition) for t in view.terms}
@@ -182,7 +182,7 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
     pages = pages_of(view, page_map)
     trees = place_notes(pages, view)
     insert_page_markers(trees, page_map)
-    boxes = web_markup(trees, view, page_map)
+    boxes = web_markup(trees, view)
     context = template_context(view, page_map)
     for page in (WebPage("disagree.html", "Where the Sources Disagree",
                          env.get_template("web/disagree.html.j2").render(boxes=boxes, **context), "disagree"),
