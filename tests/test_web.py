@@ -208,15 +208,34 @@ def test_every_internal_link_resolves(site):
     assert checked > 1000
 
 
-def test_the_index_shows_a4_page_numbers_that_open_the_page(site):
+def pages_of_ids(page) -> dict[str, str]:
+    """id -> the A4 page it stands on, by the last page-break marker before it."""
+    pages, current = {}, None
+    for element in page.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.get("class") == "pagebreak":
+            current = element.get("data-page")
+        if element.get("id"):
+            pages[element.get("id")] = current
+    return pages
+
+
+def test_the_index_shows_a4_page_numbers_that_open_the_exact_place(site):
     index = html.parse(str(site / "book-index.html")).getroot()
     refs = index.xpath("//a[@class='index-page']")
     assert len(refs) > 200
+    pages = {name: pages_of_ids(html.parse(str(site / name)).getroot()) for name in html_pages(site)}
+    wrong = []
     for ref in refs:
         file, _, anchor = ref.get("href").partition("#")
-        assert anchor == f"page-{ref.text}"
-        marker = html.parse(str(site / file)).getroot().get_element_by_id(anchor)
-        assert marker.get("class") == "pagebreak" and marker.get("data-page") == ref.text
+        assert re.fullmatch(r"ixf?-\d+", anchor), ref.get("href")  # the marked word itself
+        assert anchor in pages[file], ref.get("href")
+        if pages[file][anchor] != ref.text:
+            wrong.append((ref.get("href"), ref.text, pages[file][anchor]))
+    # The markers are placed by aligning the words of both editions, which may put a word at
+    # a page's edge on the page before; the numbers themselves are the PDF's.
+    assert len(wrong) <= len(refs) // 100, wrong
 
 
 def test_russian_is_marked_as_russian(site):
