@@ -8,6 +8,7 @@ bad one, shown over the page, which stays the last good one since a failed build
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from functools import partial
@@ -123,18 +124,31 @@ def build_once(options, console: Console, events: Events) -> bool:
 
 def serve(options, port: int, console: Console) -> int:
     root: Path = options.root
+    from .cli import print_diagnostics
+    from .config import load_book_config
+
     events = Events()
     build_once(options, console, events)
-    site = options.out_dir / f"{site_slug(root)}-web"
+    try:
+        site = options.out_dir / f"{load_book_config(root).slug}-web"  # the folder the build writes
+    except BuildError as exc:  # without a readable book file there is no site to serve
+        print_diagnostics(exc.diagnostics)
+        return 1
     site.mkdir(parents=True, exist_ok=True)
     client = (root / "styles" / "web" / "serve.js").read_bytes()
     handler = type("BookHandler", (Handler,), {"events": events, "client": client})
-    server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(site)))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(site)))
+    except OSError as exc:
+        console.print(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror}; choose another --port",
+                      style="bold red", markup=False)
+        return 1
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
     thread.start()
     console.print(f"serving the web edition at http://127.0.0.1:{server.server_address[1]}/ "
                   "(rebuilt on every save; Ctrl+C to stop)", markup=False)
+    signal.signal(signal.SIGTERM, interrupt)  # `kill` stops it as cleanly as Ctrl+C
     stop = threading.Event()
     paths = [root / p for p in WATCHED if (root / p).exists()]
     try:
@@ -160,7 +174,5 @@ def serve(options, port: int, console: Console) -> int:
     return 0
 
 
-def site_slug(root: Path) -> str:
-    from .config import load_book_config
-
-    return load_book_config(root).slug
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
