@@ -32,6 +32,8 @@ ASSETS = ("web.css", "web.js", "search.js", "icon.svg")  # from styles/web/, shi
 FONT_SUFFIX = ".otf"
 # The book's index is "index" in the model; a site's index.html is its home page.
 FILE_OF_BACK = {"index": "book-index"}
+PAGEFIND_UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
+                   "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
 PARAGRAPHS = ("p", "li", "dd", "blockquote", "td")  # blocks a search result can jump to
 
 
@@ -251,6 +253,8 @@ def run_pagefind(folder: Path) -> None:
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise BuildError.single("web.pagefind", f"Pagefind failed: {done.stderr.strip() or done.stdout.strip()}")
+    for name in PAGEFIND_UNUSED:  # its ready-made interfaces: search.js uses the search API itself
+        (folder / "pagefind" / name).unlink(missing_ok=True)
 
 
 def build_site(view: BookView, options, report: Report, staging: Path, page_map: PageMap | None,
