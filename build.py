@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Build the Bukharin study guide.
 
-    python build.py                 # check, then write the PDFs and the EPUB into dist/
-    python build.py pdf | epub      # one kind of output only
+    python build.py                 # check, then write the PDFs, the EPUB and the web edition into dist/
+    python build.py pdf | epub | web  # one kind of output only
+    python build.py serve [--port N]  # preview the web edition, rebuilt and reloaded on every save
     python build.py check           # validate sources, citations and quotations; write nothing
     python build.py --watch         # rebuild on every save
     python build.py --out DIR       # write somewhere other than dist/

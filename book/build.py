@@ -95,9 +95,17 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
                 (staging / name).write_bytes(kepub)
                 results.append(summary_line(options.out_dir / name, f"{spans} spans", len(kepub),
                                             time.perf_counter() - t0))
+            if "web" in options.targets:  # the static site: book/web.py
+                from .web import build_site
+
+                results.append(build_site(view, options, book.report, staging, page_map, progress, task))
             require_clean(book.report, options.strict)
             for produced in sorted(p for p in staging.iterdir() if p.is_file()):
                 os.replace(produced, options.out_dir / produced.name)
+            if "web" in options.targets:
+                from .web import install
+
+                install(staging / f"{slug}-web", options.out_dir / f"{slug}-web")
         finally:
             tempfile.tempdir = saved_tempdir
             shutil.rmtree(staging, ignore_errors=True)

@@ -12,23 +12,26 @@ from .diagnostics import BuildError
 console = Console(stderr=True, highlight=False)
 
 
-def parse_args(argv: list[str]) -> tuple[BuildOptions, bool]:
+def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser = argparse.ArgumentParser(
         prog="build.py", description="Build the Bukharin study guide.",
         epilog="python build.py source ID [PARA ...] prints a source's numbered paragraphs.")
-    parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "check"],
-                        help="what to build (default: all); 'check' validates without writing")
+    parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "web", "check", "serve"],
+                        help="what to build (default: all); 'check' validates without writing; "
+                        "'serve' previews the web edition, rebuilt on every save")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ in the book)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (default: this project)")
     parser.add_argument("--watch", action="store_true", help="rebuild whenever a source file changes")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--port", type=int, default=0, help="serve: the port (default: a free one)")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     args = parser.parse_args(argv)
-    targets = {"all": ("pdf", "epub"), "pdf": ("pdf",), "epub": ("epub",), "check": ()}[args.target]
+    targets = {"all": ("pdf", "epub", "web"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
+               "check": (), "serve": ("web",)}[args.target]
     root = args.root.resolve()
     options = BuildOptions(root=root, out_dir=(args.out or root / "dist").resolve(), targets=targets,
-                           strict=args.strict, quiet=args.quiet)
-    return options, args.watch
+                           strict=args.strict, quiet=args.quiet, preview=args.target == "serve")
+    return options, args.watch, args.port
 
 
 def print_diagnostics(items) -> None:
@@ -62,7 +65,11 @@ def main(argv: list[str]) -> int:
         from .sources import main as show_source
 
         return show_source(argv[1:])
-    options, watch = parse_args(argv)
+    options, watch, port = parse_args(argv)
+    if options.preview:  # python build.py serve [--port N]
+        from .serve import serve
+
+        return serve(options, port, console)
     if watch:
         from .watch import watch_and_build
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the project's virtual environment exists and holds the project and its test tools.
 # Re-installs only when pyproject.toml changes. Installs Java (for epubcheck), HarfBuzz's subsetter
-# (for WeasyPrint's font subsetting), Chromium and Node (for Ace by DAISY and the EPUB's dark-theme
-# test) from Debian when they are missing and we are root. Ace goes into .tools/ace (git-ignored).
+# (for WeasyPrint's font subsetting), Chromium and Node (for Ace by DAISY, the EPUB's dark-theme
+# test and the web edition's browser tests) from Debian when they are missing and we are root. Ace goes into .tools/ace (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,5 +42,19 @@ if [ ! -f "$ace_stamp" ] && command -v npm >/dev/null 2>&1; then
     rm -f .tools/ace/.installed-* && touch "$ace_stamp"
   else
     echo "warning: could not install Ace by DAISY; the EPUB accessibility tests will fail" >&2
+  fi
+fi
+
+# axe-core, the accessibility engine the web edition's browser tests inject (tests/test_web.py),
+# at a fixed version, likewise into .tools/ with --ignore-scripts.
+axe_version=4.14.1
+axe_stamp=.tools/.installed-axe-core-$axe_version
+if [ ! -f "$axe_stamp" ] && command -v npm >/dev/null 2>&1; then
+  mkdir -p .tools
+  if npm install --prefix .tools --ignore-scripts --save-exact --no-audit --no-fund --loglevel=error \
+       "axe-core@$axe_version" >/dev/null; then
+    rm -f .tools/.installed-axe-core-* && touch "$axe_stamp"
+  else
+    echo "warning: could not install axe-core; the web edition's accessibility tests will fail" >&2
   fi
 fi

@@ -1,0 +1,178 @@
+"""python build.py serve: the web edition on 127.0.0.1, rebuilt on every save, the page reloaded.
+
+A small threaded HTTP server sends the built site, adding one script to each HTML page it
+serves (styles/web/serve.js; the files in dist/ are left as built). That script listens to
+server-sent events: "reload" after a good build; "failed" with the file:line messages after a
+bad one, shown over the page, which stays the last good one since a failed build changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from rich.console import Console
+from watchfiles import watch
+
+from .diagnostics import BuildError
+from .watch import WATCHED, BookFilter
+
+CLIENT = "/__serve/serve.js"
+EVENTS = "/__serve/events"
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+
+
+class Events:
+    """The latest build's outcome, numbered, for every open page to pick up."""
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.number = 0
+        self.kind, self.data = "ok", ""
+        self.closed = False
+
+    def publish(self, kind: str, data: str = "") -> None:
+        with self.condition:
+            self.number += 1
+            self.kind, self.data = kind, data
+            self.condition.notify_all()
+
+    def close(self) -> None:
+        with self.condition:
+            self.closed = True
+            self.condition.notify_all()
+
+
+class Handler(SimpleHTTPRequestHandler):
+    events: Events
+    client: bytes
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass  # the console is for the build's messages
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path == EVENTS:
+            return self.stream_events()
+        if path == CLIENT:
+            return self.send_bytes(self.client, "text/javascript; charset=utf-8")
+        local = Path(self.translate_path(path))
+        if local.is_dir():
+            local = local / "index.html"
+        if local.suffix == ".html" and local.is_file():
+            page = local.read_bytes().replace(b"</body>", f'<script src="{CLIENT}"></script>\n</body>'.encode(), 1)
+            return self.send_bytes(page, "text/html; charset=utf-8")
+        return super().do_GET()
+
+    def send_bytes(self, data: bytes, kind: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def stream_events(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        events = self.events
+        with events.condition:
+            seen = events.number
+            pending = events.kind == "failed"  # a page loaded after a failure shows it too
+        try:
+            while True:
+                with events.condition:
+                    if not pending:
+                        events.condition.wait_for(lambda: events.number != seen or events.closed, timeout=KEEPALIVE)
+                    if events.closed:
+                        return
+                    changed = pending or events.number != seen
+                    seen, kind, data = events.number, events.kind, events.data
+                pending = False
+                message = f"event: {kind}\ndata: {data}\n\n" if changed else ": still here\n\n"
+                self.wfile.write(message.encode())
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+def build_once(options, console: Console, events: Events) -> bool:
+    from .build import build
+    from .cli import print_diagnostics
+
+    started = time.perf_counter()
+    try:
+        report, results = build(options, console)
+    except BuildError as exc:
+        print_diagnostics(exc.diagnostics)
+        console.print("build failed; the browser shows the messages and keeps the last good pages", style="bold red")
+        events.publish("failed", json.dumps([str(d) for d in exc.diagnostics]))
+        return False
+    print_diagnostics(report.items)
+    console.print(f"rebuilt the web edition in {time.perf_counter() - started:.2f} s", markup=False)
+    events.publish("reload")
+    return True
+
+
+def serve(options, port: int, console: Console) -> int:
+    root: Path = options.root
+    from .cli import print_diagnostics
+    from .config import load_book_config
+
+    events = Events()
+    build_once(options, console, events)
+    try:
+        site = options.out_dir / f"{load_book_config(root).slug}-web"  # the folder the build writes
+    except BuildError as exc:  # without a readable book file there is no site to serve
+        print_diagnostics(exc.diagnostics)
+        return 1
+    site.mkdir(parents=True, exist_ok=True)
+    client = (root / "styles" / "web" / "serve.js").read_bytes()
+    handler = type("BookHandler", (Handler,), {"events": events, "client": client})
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(site)))
+    except OSError as exc:
+        console.print(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror}; choose another --port",
+                      style="bold red", markup=False)
+        return 1
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+    thread.start()
+    console.print(f"serving the web edition at http://127.0.0.1:{server.server_address[1]}/ "
+                  "(rebuilt on every save; Ctrl+C to stop)", markup=False)
+    signal.signal(signal.SIGTERM, interrupt)  # `kill` stops it as cleanly as Ctrl+C
+    stop = threading.Event()
+    paths = [root / p for p in WATCHED if (root / p).exists()]
+    try:
+        for changes in watch(*paths, watch_filter=BookFilter(), debounce=100, step=20, stop_event=stop):
+            names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
+            console.print(f"changed: {', '.join(names)}", markup=False)
+            if all(name.startswith("styles/web/") for name in names) and events.kind != "failed":
+                from .web import write_assets  # only the site's own CSS or scripts: no rebuild needed
+
+                write_assets(root, site)
+                console.print("copied the web edition's styles and scripts", markup=False)
+                events.publish("reload")
+                continue
+            build_once(options, console, events)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        events.close()
+        server.shutdown()
+        server.server_close()
+        console.print("stopped", markup=False)
+    return 0
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -1,0 +1,311 @@
+"""The web edition: a static site, one page per part, from the same view and templates as the EPUB.
+
+Each part's HTML goes through the same steps as in the EPUB (notes placed per page, the A4
+edition's page-break markers, links across files), then into the site's page shell
+(book/templates/web/). Notes sit beside their call (margin notes on wide screens, pop-ups on
+narrow ones); glossary links carry their definition as a tooltip. Pagefind indexes the finished
+pages for search. The same input gives the same bytes: file order, names and contents are fixed.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import html
+from markupsafe import Markup
+
+from .diagnostics import BuildError, Report
+from .epub import embed_images, resolve_links
+from .epub_pages import insert_page_markers
+from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
+from . import pagemap
+from .model import BACK_MATTER, BookView
+from .pagemap import PAGE_SOURCE, PageMap, one_per_page
+from .templates import MANY_PAGES, environment, index_groups
+
+ASSETS = ("web.css", "web.js", "search.js", "icon.svg")  # from styles/web/, shipped in assets/
+FONT_SUFFIX = ".otf"
+# The book's index is "index" in the model; a site's index.html is its home page.
+FILE_OF_BACK = {"index": "book-index"}
+PAGEFIND_UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
+                   "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
+PARAGRAPHS = ("p", "li", "dd", "blockquote", "td")  # blocks a search result can jump to
+
+
+@dataclass
+class WebPage:
+    file_name: str
+    title: str  # in the contents and the window title
+    body: str  # HTML of the page's article
+    kind: str  # "home", "front", "chapter", "back", "search", "disagree"
+    searchable: bool = True
+
+
+def template_context(view: BookView, page_map: PageMap) -> dict:
+    index = one_per_page(view.index, page_map.anchors)  # page references in the print edition
+    return dict(config=view.config, year=view.year, events=view.events, people=view.people,
+                terms=view.terms, sources=view.sources, index_groups=index_groups(index),
+                index_by_heading={e.heading: e for e in index}, paged=False, many=MANY_PAGES,
+                page_label=page_map.label_of, front=view.front, chapters=view.chapters, exact=True)
+
+
+def pages_of(view: BookView, page_map: PageMap) -> list[WebPage]:
+    env = environment()
+    context = template_context(view, page_map)
+    part = env.get_template("web/part.html.j2")
+    pages = [WebPage("index.html", "Title page and contents",
+                     env.get_template("web/home.html.j2").render(back=back_pages(), **context), "home")]
+    pages += [WebPage(f"{p.slug}.html", p.title, part.render(part=p, **context), "front") for p in view.front]
+    pages += [WebPage(f"chapter-{p.number}.html", f"{p.number}. {p.title}", part.render(part=p, **context), "chapter")
+              for p in view.chapters]
+    for item in BACK_MATTER:
+        pages.append(WebPage(f"{FILE_OF_BACK.get(item['id'], item['id'])}.html", item["title"],
+                             env.get_template(f"{item['id']}.html.j2").render(**context), "back",
+                             searchable=item["id"] != "index"))
+    return pages
+
+
+def back_pages() -> list[dict]:
+    extra = [{"file": "disagree.html", "title": "Where the Sources Disagree"}, {"file": "search.html", "title": "Search"}]
+    return [{"file": f"{FILE_OF_BACK.get(i['id'], i['id'])}.html", "title": i["title"]} for i in BACK_MATTER] + extra
+
+
+def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElement]:
+    """Per page: number the notes 1, 2, …; each note follows its call, as a margin note or pop-up.
+
+    The call and the note are marked as the EPUB marks them (noteref, class "notes") so that the
+    page-break alignment skips them, as the print edition sets notes apart from the text."""
+    trees = {}
+    for page in pages:
+        root = html.fragment_fromstring(page.body, create_parent="div")
+        stem = page.file_name.removesuffix(".html")
+        for number, ref in enumerate(note_refs(root), start=1):
+            note = note_content(view.notes, ref)
+            call = html.Element("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
+                                      "class": "noteref", "role": "doc-noteref",
+                                      "aria-label": f"Note {number}"})
+            call.text = str(number)
+            sup = html.Element("sup", {"epub:type": "noteref", "data-pagefind-ignore": "all"})
+            sup.append(call)
+            aside = html.Element("span", {"id": f"{stem}-note-{number}", "class": "sidenote notes",
+                                          "role": "doc-footnote", "data-pagefind-ignore": "all"})
+            back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number",
+                                      "aria-label": f"Back to the text of note {number}"})
+            back.text = f"{number}."
+            aside.append(back)
+            for paragraph in note_paragraphs(note):
+                paragraph.tag = "span"
+                paragraph.set("class", "note-para")
+                aside.append(paragraph)
+            aside.tail = ref.tail
+            ref.getparent().replace(ref, sup)
+            sup.addnext(aside)
+        trees[page.file_name] = root
+    return trees
+
+
+def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]:
+    """The EPUB's attributes become the web's; ids for paragraphs and boxes; glossary tooltips.
+    Returns the "Sources disagree" boxes, in book order, for their page."""
+    definitions = {t.id: definition_text(t.definition) for t in view.terms}
+    boxes = []
+    for file_name, root in trees.items():
+        stem = file_name.removesuffix(".html")
+        for element in root.iter():
+            if not isinstance(element.tag, str):
+                continue
+            kind = element.attrib.pop("epub:type", None)
+            if kind == "pagebreak":  # role doc-pagebreak is for e-books; axe refuses it on a web page's span
+                label = element.attrib.pop("aria-label")
+                del element.attrib["role"]
+                element.set("class", "pagebreak")
+                element.set("data-page", label)
+                element.set("title", f"Page {label} of the A4 print edition")
+        counter = 0
+        for element in root.iter(*PARAGRAPHS):
+            if element.get("id") is None and not element.xpath("ancestor::*[contains(@class, 'sidenote')]"):
+                counter += 1
+                element.set("id", f"{stem}-p{counter}")
+        for number, box in enumerate(root.xpath('.//div[contains(concat(" ", @class, " "), " disagree ")]'), 1):
+            box.set("id", box.get("id") or f"{stem}-disagree-{number}")
+            chapter = root.xpath('.//h1')[0].text_content().strip() if root.xpath('.//h1') else ""
+            boxes.append({"href": f"{file_name}#{box.get('id')}", "chapter": chapter, "title": box_title(box)})
+        for number, link in enumerate(root.xpath('.//a[contains(concat(" ", @class, " "), " gloss ")]'), 1):
+            term = link.get("href", "").rpartition("#term-")[2]
+            if term not in definitions:
+                continue
+            tip_id = f"{stem}-tip-{number}"
+            wrap = html.Element("span", {"class": "gloss-wrap"})
+            tip = html.Element("span", {"class": "gloss-tip", "role": "tooltip", "id": tip_id,
+                                        "data-pagefind-ignore": "all"})
+            tip.text = definitions[term]
+            link.set("aria-describedby", tip_id)
+            link.addprevious(wrap)
+            wrap.tail, link.tail = link.tail, None
+            wrap.append(link)
+            wrap.append(tip)
+    return boxes
+
+
+def box_title(box) -> Markup:
+    """A "Sources disagree" box's own title, for the list of them: without the label and
+    without the index marks, whose ids belong to the chapter."""
+    title = copy.deepcopy(box.find("p"))
+    if title is None:
+        return Markup("")
+    for label in title.xpath('.//span[@class="box-label"]'):
+        remove_keeping_tail(label)
+    for mark in title.xpath(".//*[@id]"):
+        if mark.tag == "span":
+            mark.drop_tag()
+        else:
+            del mark.attrib["id"]
+    title.text = (title.text or "").lstrip(": ")
+    return Markup(inner_html(title))
+
+
+def definition_text(definition: str) -> str:
+    """A glossary definition as the plain text of a tooltip, without its note calls."""
+    root = html.fragment_fromstring(definition or "", create_parent="span")
+    for ref in note_refs(root):
+        remove_keeping_tail(ref)
+    return " ".join(root.text_content().split())
+
+
+def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, folder: Path,
+               search: bool = True) -> int:
+    """The site, written into folder (created, must not exist). Returns the number of files."""
+    env = environment()
+    pages = pages_of(view, page_map)
+    trees = place_notes(pages, view)
+    insert_page_markers(trees, page_map)
+    boxes = web_markup(trees, view)
+    context = template_context(view, page_map)
+    for page in (WebPage("disagree.html", "Where the Sources Disagree",
+                         env.get_template("web/disagree.html.j2").render(boxes=boxes, **context), "disagree"),
+                 WebPage("search.html", "Search", env.get_template("web/search.html.j2").render(**context),
+                         "search", searchable=False)):
+        pages.append(page)
+        trees[page.file_name] = html.fragment_fromstring(page.body, create_parent="div")
+    resolve_links(trees)
+    folder.mkdir(parents=True)
+    images = embed_images(trees, root, view, report)
+    if images:
+        (folder / "images").mkdir()
+        for name, data in images:
+            (folder / "images" / name).write_bytes(data)
+
+    shell = env.get_template("web/page.html.j2")
+    contents = [(p.file_name, p.title, p.kind) for p in pages]
+    order = pages
+    for position, page in enumerate(pages):
+        sections = [(h.get("id"), h.text_content().strip())
+                    for h in trees[page.file_name].xpath('.//div[@class="chapter-body"]/h2[@id]')]
+        markup = shell.render(
+            config=view.config, page=page, body=inner_html(trees[page.file_name]), contents=contents,
+            sections=sections,
+            previous=order[position - 1] if position else None,
+            next=order[position + 1] if position + 1 < len(order) else None,
+            page_source=PAGE_SOURCE)
+        (folder / page.file_name).write_text(markup, encoding="utf-8")
+
+    write_assets(root, folder)
+    if search:
+        run_pagefind(folder)
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+def write_assets(root: Path, folder: Path) -> None:
+    """The styles, scripts and fonts, into folder/assets/ (serve calls this alone after a style edit)."""
+    assets = folder / "assets"
+    (assets / "fonts").mkdir(parents=True, exist_ok=True)
+    styles = root / "styles"
+    fonts_css = (styles / "fonts.css").read_text(encoding="utf-8")
+    web_css = (styles / "web" / "web.css").read_text(encoding="utf-8")
+    (assets / "web.css").write_text(fonts_css + web_css, encoding="utf-8")
+    for name in ASSETS[1:]:
+        shutil.copyfile(styles / "web" / name, assets / name)
+    for font in sorted((styles / "fonts").iterdir()):
+        if font.suffix in (FONT_SUFFIX, ".txt"):
+            shutil.copyfile(font, assets / "fonts" / font.name)
+
+
+def pagefind_binary() -> str:
+    try:
+        from pagefind_bin_extended import get_executable
+    except ImportError:
+        from pagefind_bin import get_executable  # the plain build indexes English as well
+    return str(get_executable())
+
+
+def run_pagefind(folder: Path) -> None:
+    """Index the site with Pagefind (its binary comes in a PyPI wheel), offline, into pagefind/."""
+    try:
+        binary = pagefind_binary()
+    except (ImportError, FileNotFoundError) as exc:
+        raise BuildError.single("web.pagefind", f"Pagefind is not installed ({exc}); run ./setup.sh") from None
+    done = subprocess.run([binary, "--site", str(folder), "--output-subdir", "pagefind", "--quiet"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BuildError.single("web.pagefind", f"Pagefind failed: {done.stderr.strip() or done.stdout.strip()}")
+    for name in PAGEFIND_UNUSED:  # its ready-made interfaces: search.js uses the search API itself
+        (folder / "pagefind" / name).unlink(missing_ok=True)
+
+
+def build_site(view: BookView, options, report: Report, staging: Path, page_map: PageMap | None,
+               progress, task) -> str:
+    """The build's web step: find the page map, write the site into staging; a summary line."""
+    from .build import summary_line
+
+    started = time.perf_counter()
+    if page_map is None:
+        progress.update(task, description="finding the print edition's pages")
+        page_map = preview_page_map(view, options.root) if options.preview else None
+        if page_map is None:
+            from .pdf import edition_page_map
+
+            page_map = edition_page_map(view, options.root)
+    progress.update(task, description="writing the web edition")
+    folder = staging / f"{view.config.slug}-web"
+    files = write_site(view, options.root, report, page_map, folder)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return summary_line(options.out_dir / folder.name, f"{files} files", size, time.perf_counter() - started)
+
+
+def preview_page_map(view: BookView, root: Path) -> PageMap | None:
+    """For serve: the current page map if cached, else the newest cached one. After an edit the
+    page numbers may be a little off until the next full build, but a save shows in seconds
+    instead of after laying the whole book out again (a minute)."""
+    from .pdf import page_map_key
+
+    if root in _PREVIEW_MAPS:  # serve's later rebuilds: skip even the key (rendering the print HTML)
+        return _PREVIEW_MAPS[root]
+    current = pagemap.load_cached(root, page_map_key(view, root))
+    if current is not None:
+        _PREVIEW_MAPS[root] = current
+        return current
+    folder = pagemap.cache_path(root, "x").parent
+    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    for entry in entries:
+        cached = pagemap.load_cached(root, entry.stem)
+        if cached is not None:
+            _PREVIEW_MAPS[root] = cached
+            return cached
+    return None
+
+
+_PREVIEW_MAPS: dict[Path, PageMap] = {}  # root -> the page map a serve process keeps using
+
+
+def install(built: Path, target: Path) -> None:
+    """Put a finished site in place of the old one: the old is moved aside first, then removed."""
+    old = built.parent / (built.name + ".old")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(built, target)
+    shutil.rmtree(old, ignore_errors=True)
