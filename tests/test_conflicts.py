@@ -161,7 +161,8 @@ def epub_tree(book, name: str):
 XHTML = {"x": "http://www.w3.org/1999/xhtml"}
 
 
-def test_the_real_register_is_large_and_every_entry_is_discussed(book):
+def test_the_real_register_is_large():
+    # That every entry is discussed, and every quote found, is test_check's clean check of the real book.
     entries = real_register()
     assert len(entries) >= 30
     assert all(len(entry.sides) >= 2 for entry in entries)
@@ -223,7 +224,8 @@ def test_the_pdf_page_prints_every_entry_with_the_pages_of_its_discussions(book)
             if entry.id not in box_titles:
                 continue
             after = text[text.index(re.sub(r"\*", "", entry.question)):]
-            where = after[after.index("Discussed in"):after.index(".", after.index("Discussed in") + 14)]
+            # "Discussed in Life, p. 12; The Prison Manuscripts, p. 40." and then the next question
+            where = re.search(r"Discussed in (.*?)\.(?=\s+[A-Z]|\s*$)", after).group(1)
             printed = re.findall(r"p\.\s?(\w+)", where)
             assert printed, (entry.id, where)
             pages = [pdf.pages[labels.index(label)].extract_text().replace("\n", " ") for label in printed]
