@@ -53,6 +53,8 @@ def enrich(view: BookView, apparatus: Apparatus) -> None:
         prefix_heading_ids(root, part.slug)
         mark_conflicts(root, part, discussed, counter)
         join_adjacent_notes(root, view.notes)
+        for ref in note_refs(root):  # a note may discuss a disagreement too: its anchor travels with the note
+            mark_conflicts(view.notes[ref.get("href").lstrip("#")], part, discussed, counter)
         linked: set[str] = set()
         mark_explicit(root, part, places, counter)
         if marker.pattern is not None:

@@ -149,6 +149,11 @@ def test_an_invalid_register_stops_the_build_at_the_line(registered):
 
 # --- the built book ---------------------------------------------------------------------------
 
+def plain(markdown: str) -> str:
+    """A question as the PDF's text shows it: no emphasis marks, straight apostrophes."""
+    return markdown.replace("*", "").replace("’", "'")
+
+
 def real_register():
     return load_register(ROOT).entries
 
@@ -211,24 +216,24 @@ def test_the_pdf_page_prints_every_entry_with_the_pages_of_its_discussions(book)
     for path in sorted((ROOT / "chapters").glob("0*.md")):
         for title, ids in re.findall(r'\{\.disagree title="([^"]*)" conflict="([^"]*)"\}', path.read_text()):
             for conflict_id in ids.split():
-                box_titles.setdefault(conflict_id, title.replace("*", ""))
+                box_titles.setdefault(conflict_id, plain(title))
     with pdfplumber.open(book.pdf("a4")) as pdf:
         text = " ".join(pdf.pages[n].extract_text() for n in range(start, end))
-        text = re.sub(r"[-\u2010] ?\n", "", text).replace("\n", " ")
+        text = re.sub(r"[-\u2010] ?\n", "", text).replace("\n", " ").replace("’", "'")
         for entry in real_register():
-            question = re.sub(r"\*", "", entry.question)
-            assert question in text, entry.id
+            assert plain(entry.question) in text, entry.id
         # Every place an entry is discussed in a box carries the number of the page showing that box.
         checked = 0
         for entry in real_register():
             if entry.id not in box_titles:
                 continue
-            after = text[text.index(re.sub(r"\*", "", entry.question)):]
+            after = text[text.index(plain(entry.question)):]
             # "Discussed in Life, p. 12; The Prison Manuscripts, p. 40." and then the next question
-            where = re.search(r"Discussed in (.*?)\.(?=\s+[A-Z]|\s*$)", after).group(1)
+            where = re.search(r"Discussed in\s*(.*?)\.(?=\s+[A-Z]|\s*$)", after).group(1)
             printed = re.findall(r"p\.\s?(\w+)", where)
             assert printed, (entry.id, where)
-            pages = [pdf.pages[labels.index(label)].extract_text().replace("\n", " ") for label in printed]
+            pages = [re.sub(r"[-\u2010] ?\n", "", pdf.pages[labels.index(label)].extract_text()).replace("\n", " ")
+                     .replace("’", "'") for label in printed]
             assert any(box_titles[entry.id][:25] in page for page in pages), (entry.id, printed)
             checked += 1
         assert checked >= 20
