@@ -107,7 +107,7 @@ def check_snippet(snippet: Snippet, blocks: list, sources: dict[str, Source], re
 
 
 # Snippets that are our own words about the book itself, not claims about history.
-NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-")
+NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-", "conflict-")
 
 
 def walk_blocks(blocks: list, ctx: Context, needs_cite: bool) -> None:

@@ -46,18 +46,55 @@ def enrich(view: BookView, apparatus: Apparatus) -> None:
     marker = Marker(apparatus)
     places: dict[str, list[tuple[str, PartView, str]]] = defaultdict(list)  # (anchor, part, section)
     counter = iter(range(1, 10**9))
+    discussed: dict[str, list[tuple[str, str]]] = defaultdict(list)  # conflict id -> [(anchor, part title)]
     for part in view.parts:
         root = html.fragment_fromstring(part.body or "<p></p>", create_parent="div")
         make_boxes(root)
         prefix_heading_ids(root, part.slug)
+        mark_conflicts(root, part, discussed, counter)
         join_adjacent_notes(root, view.notes)
+        for ref in note_refs(root):  # a note may discuss a disagreement too: its anchor travels with the note
+            mark_conflicts(view.notes[ref.get("href").lstrip("#")], part, discussed, counter)
         linked: set[str] = set()
         mark_explicit(root, part, places, counter)
         if marker.pattern is not None:
             mark_text(root, marker, part, linked, places, counter)
         mark_russian(root)
         part.body = Markup(inner_html(root))
-    view.index = sorted(build_index(places) + cross_references(apparatus, places), key=lambda e: e.sort_key)
+    for conflict in view.conflicts:
+        conflict.places = discussed.get(conflict.id, [])
+    view.index = sorted(build_index(places) + cross_references(apparatus, places) + disagreements_entry(discussed),
+                        key=lambda e: e.sort_key)
+
+
+def mark_conflicts(root, part: PartView, discussed, counter) -> None:
+    """A box or passage that names a disagreement of the register (conflict="id") gets an anchor,
+    so that the register's page can point to it."""
+    for element in root.xpath(".//*[@data-conflict]"):
+        anchor = element.get("id") or anchor_id(part, counter)
+        element.set("id", anchor)
+        for conflict_id in element.get("data-conflict").split():
+            discussed[conflict_id].append((anchor, part.title))
+
+
+DISAGREEMENTS = "disagreements between sources"
+
+
+def disagreements_entry(discussed) -> list[IndexEntry]:
+    """The index points to every place the guide discusses a disagreement, and to the register's page."""
+    if not discussed:
+        return []
+    # Anchors are numbered in book order, so every place appears once, in the order a reader meets it.
+    marks = sorted({place for places in discussed.values() for place in places}, key=lambda p: anchor_order(p[0]))
+    marks.append(("disagreements", "Where the Sources Disagree"))
+    titles = list(dict.fromkeys(title for _, title in marks))
+    groups = [(title, [anchor for anchor, t in marks if t == title]) for title in titles]
+    return [IndexEntry(DISAGREEMENTS, sort_key(DISAGREEMENTS), [anchor for anchor, _ in marks], groups)]
+
+
+def anchor_order(anchor: str) -> int:
+    number = anchor.rpartition("-")[2]
+    return int(number) if number.isdigit() else 0
 
 
 def make_boxes(root) -> None:

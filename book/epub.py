@@ -50,7 +50,7 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
     env = environment()
     index = one_per_page(view.index, page_map.anchors)  # page references in the print edition
     context = dict(config=view.config, year=view.year, events=view.events, people=view.people,
-                   terms=view.terms, sources=view.sources, index_groups=index_groups(index),
+                   terms=view.terms, sources=view.sources, conflicts=view.conflicts, index_groups=index_groups(index),
                    index_by_heading={e.heading: e for e in index}, paged=False, many=MANY_PAGES,
                    page_label=page_map.label_of)
     pages = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .config import BookConfig
 from .html import RenderedHTML
@@ -16,8 +16,9 @@ from .pipeline import Gathered
 
 # The generated back matter, in book order: (anchor id, title).
 BACK_MATTER = [{"id": "timeline", "title": "Timeline"}, {"id": "people", "title": "Who’s Who"},
-               {"id": "glossary", "title": "Glossary"}, {"id": "sources", "title": "Sources"},
-               {"id": "index", "title": "Index"}]
+               {"id": "glossary", "title": "Glossary"},
+               {"id": "disagreements", "title": "Where the Sources Disagree"},
+               {"id": "sources", "title": "Sources"}, {"id": "index", "title": "Index"}]
 
 
 @dataclass
@@ -89,6 +90,26 @@ class SourceView:
 
 
 @dataclass
+class SideView:
+    cite: Markup  # "Lenin, quoted in Simkin, “Nikolay Bukharin,” para. 14"
+    says: str  # HTML
+    quote: str
+
+
+@dataclass
+class ConflictView:
+    id: str
+    question: str  # HTML
+    sides: list[SideView]
+    conclusion: str  # HTML
+    places: list = field(default_factory=list)  # [(anchor, part title)]: where the guide discusses it
+
+    @property
+    def anchor(self) -> str:
+        return f"conflict-{self.id}"
+
+
+@dataclass
 class IndexEntry:
     heading: str
     sort_key: str
@@ -115,6 +136,7 @@ class BookView:
     notes: dict  # note id -> lxml element (from RenderedHTML)
     markdown: dict[str, str] = field(default_factory=dict)  # file -> text, to locate problems
     index: list[IndexEntry] = field(default_factory=list)
+    conflicts: list[ConflictView] = field(default_factory=list)  # the register, in its own order
 
     def locate(self, needle: str) -> dict:
         """File and line where an editor wrote something (a URL, say), for a diagnostic."""
@@ -164,8 +186,25 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
         sources.append(SourceView(sid, inner_or_empty(entry), rendered.inner(f"srcnote-{sid}"),
                                   src.meta.get("kind", ""), spans, list(src.meta.get("uncertain", []))))
     markdown = {p.path: "\n" * (p.body_line - 1) + p.body for p in book.parts}
+    conflicts = [ConflictView(c.id, rendered.inline(f"conflict-{c.id}-question"),
+                              [SideView(side_citation(book.sources[side.source].meta, side.speaker, side.paragraphs),
+                                        rendered.inline(f"conflict-{c.id}-side-{j}"), side.quote)
+                               for j, side in enumerate(c.sides)],
+                              rendered.inline(f"conflict-{c.id}-conclusion"))
+                 for c in book.register.entries]
     return BookView(book.config, [p for p in parts if p.kind == "front"], [p for p in parts if p.kind == "chapter"],
-                    events, people, glossary, sources, rendered.notes, markdown)
+                    events, people, glossary, sources, rendered.notes, markdown, conflicts=conflicts)
+
+
+def side_citation(meta: dict, speaker: str, paragraphs: list[int]) -> Markup:
+    """A short note in the guide's Chicago style: Author, “Short Title,” para. N (books in italics)."""
+    authors = meta.get("author") or []
+    title = escape(meta.get("title-short") or meta.get("title", ""))
+    locator = f"para. {paragraphs[0]}" if len(paragraphs) == 1 else f"paras. {', '.join(map(str, paragraphs))}"
+    titled = Markup(f"<em>{title}</em>, ") if meta.get("type") == "book" else Markup(f"“{title},” ")
+    lead = escape(f"{speaker}, quoted in ") if speaker else Markup("")
+    author = escape(authors[0].get("family", "") + ", ") if authors else Markup("")
+    return lead + author + titled + escape(locator)
 
 
 SAVED_PAGES = {"000": "1", "001": "2", "003": "3"}  # the seed files in the order the notes name them

@@ -42,7 +42,7 @@ def print_html(view: BookView, index: list[IndexEntry]) -> str:
     """The book as one HTML document, notes moved to where they are called."""
     markup = environment().get_template("print.html.j2").render(
         config=view.config, year=view.year, front=view.front, chapters=view.chapters, back=BACK_MATTER,
-        events=view.events, people=view.people, terms=view.terms, sources=view.sources,
+        events=view.events, people=view.people, terms=view.terms, sources=view.sources, conflicts=view.conflicts,
         index_groups=index_groups(index), index_by_heading={e.heading: e for e in index},
         paged=True, many=MANY_PAGES)
     root = html.document_fromstring(markup)

@@ -9,6 +9,7 @@ from .apparatus import Apparatus, load_apparatus
 from .chapters import Part, read_parts
 from .check import check_snippet
 from .config import BookConfig, load_book_config
+from .conflicts import Register, check_register, load_register, register_snippets
 from .convert import Snippet
 from .diagnostics import BuildError, Report
 from .sources import Source, check_registry, load_registry
@@ -28,6 +29,7 @@ class Gathered:
     ast: dict
     report: Report
     config_root: Path
+    register: Register
 
     @property
     def chapters(self) -> list[Part]:
@@ -68,15 +70,16 @@ def gather(root: Path) -> Gathered:
     config = load_book_config(root)
     parts = read_parts(config, root)
     apparatus = load_apparatus(root)
+    register = load_register(root)
     report = Report()
     for problem in check_registry(root / "sources"):
         report.error("sources.registry", problem, file=REGISTRY)
     sources = load_registry(root / "sources")
-    snippets = make_snippets(parts, apparatus, sources)
+    snippets = make_snippets(parts, apparatus, sources) + register_snippets(register)
     ast, warnings = convert.parse(snippets)
     for line in warnings:
         report.warning("pandoc.warning", line)
-    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root)
+    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register)
     run_checks(gathered)
     return gathered
 
@@ -106,6 +109,7 @@ def run_checks(book: Gathered) -> None:
         if event.chapter not in slugs:
             report.error("timeline.chapter", f"chapter {event.chapter!r} does not exist; use one of {sorted(slugs)}",
                          file="chapters/timeline.yaml", line=book.apparatus.line("chapters/timeline.yaml", index, "chapter"))
+    check_register(book.register, book.sources, book.apparatus, book.snippets, report)
     dates = [e.date for e in book.apparatus.events]
     for index in range(1, len(dates)):
         if dates[index] < dates[index - 1]:

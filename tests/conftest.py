@@ -59,7 +59,9 @@ def make_root(tmp_path: Path, name: str) -> Path:
     """A fixture book: tests/roots/<name>/chapters with the project's sources and styles."""
     root = tmp_path / name
     shutil.copytree(ROOTS / name / "chapters", root / "chapters")
-    shutil.copytree(ROOT / "sources", root / "sources")
+    # The real register of disagreements names places in the real chapters: a fixture book starts
+    # without one, and a test that needs one writes its own.
+    shutil.copytree(ROOT / "sources", root / "sources", ignore=shutil.ignore_patterns("conflicts.yaml"))
     shutil.copytree(ROOT / "styles", root / "styles")
     return root
 
