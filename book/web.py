@@ -8,7 +8,6 @@ pages for search. The same input gives the same bytes: file order, names and con
 """
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
@@ -17,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import html
-from markupsafe import Markup
 
 from .diagnostics import BuildError, Report
 from .epub import embed_images, resolve_links
@@ -42,14 +40,14 @@ class WebPage:
     file_name: str
     title: str  # in the contents and the window title
     body: str  # HTML of the page's article
-    kind: str  # "home", "front", "chapter", "back", "search", "disagree"
+    kind: str  # "home", "front", "chapter", "back", "search"
     searchable: bool = True
 
 
 def template_context(view: BookView, page_map: PageMap) -> dict:
     index = one_per_page(view.index, page_map.anchors)  # page references in the print edition
     return dict(config=view.config, year=view.year, events=view.events, people=view.people,
-                terms=view.terms, sources=view.sources, index_groups=index_groups(index),
+                terms=view.terms, sources=view.sources, conflicts=view.conflicts, index_groups=index_groups(index),
                 index_by_heading={e.heading: e for e in index}, paged=False, many=MANY_PAGES,
                 page_label=page_map.label_of, front=view.front, chapters=view.chapters, exact=True)
 
@@ -71,7 +69,7 @@ def pages_of(view: BookView, page_map: PageMap) -> list[WebPage]:
 
 
 def back_pages() -> list[dict]:
-    extra = [{"file": "disagree.html", "title": "Where the Sources Disagree"}, {"file": "search.html", "title": "Search"}]
+    extra = [{"file": "search.html", "title": "Search"}]
     return [{"file": f"{FILE_OF_BACK.get(i['id'], i['id'])}.html", "title": i["title"]} for i in BACK_MATTER] + extra
 
 
@@ -110,10 +108,8 @@ def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElem
 
 
 def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]:
-    """The EPUB's attributes become the web's; ids for paragraphs and boxes; glossary tooltips.
-    Returns the "Sources disagree" boxes, in book order, for their page."""
+    """The EPUB's attributes become the web's; ids for paragraphs; glossary tooltips."""
     definitions = {t.id: definition_text(t.definition) for t in view.terms}
-    boxes = []
     for file_name, root in trees.items():
         stem = file_name.removesuffix(".html")
         for element in root.iter():
@@ -131,10 +127,6 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]
             if element.get("id") is None and not element.xpath("ancestor::*[contains(@class, 'sidenote')]"):
                 counter += 1
                 element.set("id", f"{stem}-p{counter}")
-        for number, box in enumerate(root.xpath('.//div[contains(concat(" ", @class, " "), " disagree ")]'), 1):
-            box.set("id", box.get("id") or f"{stem}-disagree-{number}")
-            chapter = root.xpath('.//h1')[0].text_content().strip() if root.xpath('.//h1') else ""
-            boxes.append({"href": f"{file_name}#{box.get('id')}", "chapter": chapter, "title": box_title(box)})
         for number, link in enumerate(root.xpath('.//a[contains(concat(" ", @class, " "), " gloss ")]'), 1):
             term = link.get("href", "").rpartition("#term-")[2]
             if term not in definitions:
@@ -149,24 +141,6 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]
             wrap.tail, link.tail = link.tail, None
             wrap.append(link)
             wrap.append(tip)
-    return boxes
-
-
-def box_title(box) -> Markup:
-    """A "Sources disagree" box's own title, for the list of them: without the label and
-    without the index marks, whose ids belong to the chapter."""
-    title = copy.deepcopy(box.find("p"))
-    if title is None:
-        return Markup("")
-    for label in title.xpath('.//span[@class="box-label"]'):
-        remove_keeping_tail(label)
-    for mark in title.xpath(".//*[@id]"):
-        if mark.tag == "span":
-            mark.drop_tag()
-        else:
-            del mark.attrib["id"]
-    title.text = (title.text or "").lstrip(": ")
-    return Markup(inner_html(title))
 
 
 def definition_text(definition: str) -> str:
@@ -184,14 +158,12 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
     pages = pages_of(view, page_map)
     trees = place_notes(pages, view)
     insert_page_markers(trees, page_map)
-    boxes = web_markup(trees, view)
+    web_markup(trees, view)
     context = template_context(view, page_map)
-    for page in (WebPage("disagree.html", "Where the Sources Disagree",
-                         env.get_template("web/disagree.html.j2").render(boxes=boxes, **context), "disagree"),
-                 WebPage("search.html", "Search", env.get_template("web/search.html.j2").render(**context),
-                         "search", searchable=False)):
-        pages.append(page)
-        trees[page.file_name] = html.fragment_fromstring(page.body, create_parent="div")
+    search_page = WebPage("search.html", "Search", env.get_template("web/search.html.j2").render(**context),
+                          "search", searchable=False)
+    pages.append(search_page)
+    trees[search_page.file_name] = html.fragment_fromstring(search_page.body, create_parent="div")
     resolve_links(trees)
     folder.mkdir(parents=True)
     images = embed_images(trees, root, view, report)
