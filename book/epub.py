@@ -34,7 +34,8 @@ FONT_LICENCE = ("OFL-1.1.txt", "style/fonts/OFL.txt")
 
 # The back matter's semantics for reading systems (epub:type) and assistive technology (DPUB-ARIA role).
 BACK_MATTER_ROLES = {"timeline": ("appendix", "doc-appendix"), "people": ("appendix", "doc-appendix"),
-                     "glossary": ("glossary", "doc-glossary"), "sources": ("bibliography", "doc-bibliography"),
+                     "glossary": ("glossary", "doc-glossary"), "disagreements": ("appendix", "doc-appendix"),
+                     "sources": ("bibliography", "doc-bibliography"),
                      "index": ("index", "doc-index")}
 
 

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
