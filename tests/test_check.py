@@ -1,5 +1,4 @@
 """The quotation check: exact, typography-tolerant, and loud about every altered quotation."""
-import time
 from pathlib import Path
 
 import pytest
@@ -24,12 +23,10 @@ def codes(report):
     return [d.code for d in report.items]
 
 
-def test_the_real_book_checks_clean_and_fast():
-    started = time.perf_counter()
+def test_the_real_book_checks_clean():
+    # Its speed is the benchmark script's business (scripts/benchmark.py), never a timed test.
     report = check(ROOT)
-    elapsed = time.perf_counter() - started
     assert [str(d) for d in report.items] == []
-    assert elapsed < 5  # generous for slow CI; the benchmark script measures it properly
 
 
 def test_fixture_book_checks_clean(tiny):
