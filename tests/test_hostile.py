@@ -1,0 +1,164 @@
+"""Hostile and broken input: what a careless editor or an attacker can put into a book.
+
+Every case runs the command line on a copy of the tiny fixture book, with an output folder that
+already holds files, and a secret planted beside the book (outside it). Each case asserts the
+exact diagnostic (file:line:col, severity and code), the exit status, that the output folder is
+byte for byte as it was, that no staging folder is left, and that the secret appears nowhere:
+not in what was printed, not in any file written.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from book import cli
+from book.config import ROOT
+
+SECRET = "SECRET-FROM-OUTSIDE-THE-BOOK-7731"
+CHAPTER = "chapters/01-life.md"
+BODY_END = "He was executed on 15 March 1938.[@spartacus, para. 39]"
+
+
+@dataclass
+class Run:
+    code: int
+    stderr: str
+    out: Path
+
+    def lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def book(tiny: Path) -> Path:
+    """The tiny book, with a secret file beside it that no output may ever contain."""
+    (tiny.parent / "secret.txt").write_text(f"{SECRET}\n")
+    (tiny.parent / "secret.json").write_text(
+        '[{"id": "x", "type": "book", "title": "' + SECRET + '", "issued": {"date-parts": [[1999]]}}]\n')
+    return tiny
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    """An output folder that already holds a previous build's files."""
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "tiny.epub").write_bytes(b"previous epub")
+    (out / "tiny-a4.pdf").write_bytes(b"previous pdf")
+    return out
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    """build.py's main() in this process (the slow imports are paid once for the suite)."""
+    capsys.readouterr()
+    code = cli.main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def build(capsys, root: Path, out: Path, target: str = "check", *extra: str) -> Run:
+    code, err = run(capsys, target, "--root", str(root), "--out", str(out), "--quiet", *extra)
+    return Run(code, err, out)
+
+
+def assert_failed_cleanly(result: Run, before: dict[str, str], *diagnostics: str) -> None:
+    """Exit 1; each expected diagnostic printed as a line of its own; dist/ as it was; no secret."""
+    assert result.code == 1, result.stderr
+    for expected in diagnostics:
+        assert any(matches(line, expected) for line in result.lines()), f"{expected!r} not in:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    assert snapshot(result.out) == before
+    assert not list(result.out.glob(".building-*"))
+    assert_no_secret(result)
+
+
+def matches(line: str, expected: str) -> bool:
+    """'FILE:LINE:COL: error: … [code]': the location, severity and code exact, the message a part."""
+    head, _, rest = expected.partition(" … ")
+    if not rest:
+        return line == expected
+    return line.startswith(head) and line.endswith(rest)
+
+
+def assert_no_secret(result: Run) -> None:
+    assert SECRET not in result.stderr
+    for path in result.out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert SECRET.encode() not in data, path
+            if path.suffix == ".epub" and zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as archive:
+                    for name in archive.namelist():
+                        assert SECRET.encode() not in archive.read(name), name
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def append(root: Path, text: str, rel: str = CHAPTER) -> int:
+    """Add text at the end of a file; returns the line number its first line gets."""
+    path = root / rel
+    before = path.read_text(encoding="utf-8")
+    if not before.endswith("\n"):
+        before += "\n"
+    path.write_text(before + text, encoding="utf-8")
+    return before.count("\n") + 1
+
+
+def line_of(root: Path, needle: str, rel: str = CHAPTER) -> int:
+    for number, line in enumerate((root / rel).read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+# --- Reading outside the book, and the network -------------------------------------------------
+
+def test_metadata_block_in_a_chapter_body_is_refused(capsys, book, dist):
+    first = append(book, "\nMore text.\n\n---\nbibliography: ../secret.json\n---\n\nAs [@x] says.\n")
+    before = snapshot(dist)
+    result = build(capsys, book, dist, "epub")
+    assert_failed_cleanly(result, before, f"{CHAPTER}:{first + 3}:1: error: … [markdown.metadata]")
+
+
+def test_metadata_block_in_a_yaml_value_is_refused(capsys, book, dist):
+    edit(book, "chapters/glossary.yaml", "definition: ", "definition: |\n    Text.\n\n    ---\n    csl: ../secret.txt\n    ---\n\n    ")
+    result = build(capsys, book, dist)
+    assert result.code == 1
+    assert any(line.startswith("chapters/glossary.yaml:") and line.endswith("[markdown.metadata]")
+               for line in result.lines()), result.stderr
+
+
+def test_pandoc_runs_sandboxed_and_reads_no_metadata(monkeypatch, book, tmp_path):
+    """Even a metadata block that slipped past the check could not make pandoc read a file."""
+    from book import convert
+
+    seen = []
+    real = convert.subprocess.run
+    monkeypatch.setattr(convert.subprocess, "run", lambda args, **kw: seen.append(args) or real(args, **kw))
+    text = f"Text.\n\n---\nbibliography: {book.parent / 'secret.json'}\nnocite: '@*'\n---\n\n::: {{#refs}}\n:::\n"
+    output, _ = convert.run_pandoc(["-f", convert.MARKDOWN, "-t", "html5", "--citeproc"], text, "a test")
+    assert all("--sandbox" in args for args in seen) and seen
+    assert SECRET not in output and "Text." in output
+    # The sandbox alone would not do: citeproc reads a bibliography named in metadata even then.
+    unguarded, _ = convert.run_pandoc(["-f", "markdown", "-t", "html5", "--citeproc"], text, "a test")
+    assert SECRET in unguarded  # the trap is real
