@@ -61,7 +61,12 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["source"]:  # python build.py source ID [PARA …]: show a source's paragraphs
         from .sources import main as show_source
 
-        return show_source(argv[1:])
+        args = argv[1:]
+        root = ROOT
+        if "--root" in args[:-1]:
+            at = args.index("--root")
+            root, args = Path(args[at + 1]), args[:at] + args[at + 2:]
+        return show_source(args, root / "sources")
     options, watch = parse_args(argv)
     if watch:
         from .watch import watch_and_build

@@ -162,3 +162,87 @@ def test_pandoc_runs_sandboxed_and_reads_no_metadata(monkeypatch, book, tmp_path
     # The sandbox alone would not do: citeproc reads a bibliography named in metadata even then.
     unguarded, _ = convert.run_pandoc(["-f", "markdown", "-t", "html5", "--citeproc"], text, "a test")
     assert SECRET in unguarded  # the trap is real
+
+
+def outside_chapter(book: Path) -> Path:
+    """A valid chapter file beside the book (outside it) that carries the secret."""
+    path = book.parent / "outside.md"
+    path.write_text(f"---\ntitle: Outside\n---\n\n{SECRET}\n")
+    return path
+
+
+def test_chapter_symlinked_outside_the_book_is_refused(capsys, book, dist):
+    chapter = book / CHAPTER
+    chapter.unlink()
+    chapter.symlink_to(outside_chapter(book))
+    before = snapshot(dist)
+    result = build(capsys, book, dist, "epub")
+    assert_failed_cleanly(result, before, "chapters/book.yaml:14: error: … [path.outside]")
+
+
+def test_chapters_folder_symlinked_outside_the_book_is_refused(capsys, book, dist, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (book / "chapters").rename(elsewhere)
+    (book / "chapters").symlink_to(elsewhere)
+    before = snapshot(dist)
+    result = build(capsys, book, dist)
+    assert_failed_cleanly(result, before, "chapters/book.yaml: error: … [path.outside]")
+
+
+def test_apparatus_file_symlinked_outside_the_book_is_refused(capsys, book, dist):
+    glossary = book / "chapters/glossary.yaml"
+    copy = book.parent / "glossary.yaml"
+    copy.write_text(glossary.read_text() + f"# {SECRET}\n")
+    glossary.unlink()
+    glossary.symlink_to(copy)
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, "chapters/glossary.yaml: error: … [path.outside]")
+
+
+def test_chapter_in_a_hidden_folder_is_refused(capsys, book, dist):
+    (book / "chapters/.hidden").mkdir()
+    (book / "chapters/.hidden/x.md").write_text(f"---\ntitle: Hidden\n---\n\n{SECRET}\n")
+    edit(book, "chapters/book.yaml", "  - front/intro.md", "  - front/intro.md\n  - .hidden/x.md")
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, "chapters/book.yaml:13: error: … [path.outside]")
+
+
+def registry_line(book: Path, needle: str) -> int:
+    return line_of(book, needle, "sources/registry.yaml")
+
+
+def test_registry_seed_path_outside_the_book_is_refused(capsys, book, dist):
+    edit(book, "sources/registry.yaml", "\nsources:\n",
+         "  ../../secret.txt:\n    sha256: x\n    spans:\n      - {lines: 1, source: spartacus}\n\nsources:\n")
+    before = snapshot(dist)
+    line = registry_line(book, "../../secret.txt")
+    assert_failed_cleanly(build(capsys, book, dist), before, f"sources/registry.yaml:{line}: error: … [sources.registry]")
+
+
+def test_registry_seed_symlinked_outside_the_book_is_refused(capsys, book, dist):
+    seed = next((book / "sources/seeds").glob("003_*.txt"))
+    copy = book.parent / "seed.txt"
+    copy.write_bytes(seed.read_bytes())
+    seed.unlink()
+    seed.symlink_to(copy)
+    before = snapshot(dist)
+    line = registry_line(book, seed.name)
+    assert_failed_cleanly(build(capsys, book, dist), before, f"sources/registry.yaml:{line}: error: … [sources.registry]")
+
+
+def test_images_outside_the_book_or_hidden_are_not_packed(capsys, book, dist):
+    (book / ".git").mkdir()
+    (book / ".git/config.png").write_text(f"[core]\n\t{SECRET}\n")
+    (book / "chapters/pic.png").symlink_to(book.parent / "secret.txt")
+    (book.parent / "secret.png").write_text(SECRET)
+    refs = ["../.git/config.png", "../../secret.png", "pic.png", "/etc/passwd.png", "file:///etc/passwd.png",
+            "http://127.0.0.1:9/x.png"]
+    first = append(book, "\n" + "".join(f"![image {n}]({ref})\n\n" for n, ref in enumerate(refs)))
+    result = build(capsys, book, dist, "epub")
+    assert result.code == 0, result.stderr
+    for number, ref in enumerate(refs):
+        assert any(matches(line, f"{CHAPTER}:{first + 1 + 2 * number}: warning: refused to load {ref}: … [fetch.refused]")
+                   for line in result.lines()), (ref, result.stderr)
+    assert_no_secret(result)
+    with zipfile.ZipFile(dist / "tiny.epub") as archive:
+        assert not [n for n in archive.namelist() if n.startswith("EPUB/images/") and "cover" not in n]
