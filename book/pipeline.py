@@ -11,6 +11,7 @@ from .check import check_snippet
 from .config import BookConfig, load_book_config
 from .convert import Snippet
 from .diagnostics import BuildError, Report
+from .policy import check_policy
 from .sources import Source, check_registry, load_registry
 
 REGISTRY = "sources/registry.yaml"
@@ -90,6 +91,8 @@ def snippet_blocks(ast: dict) -> dict[str, list]:
 def run_checks(book: Gathered) -> None:
     blocks = snippet_blocks(book.ast)
     report = book.report
+    for snippet in book.snippets:
+        check_policy(snippet, blocks.get(snippet.id, []), report)
     contexts = {s.id: check_snippet(s, blocks.get(s.id, []), book.sources, report) for s in book.snippets}
     terms = {t.id for t in book.apparatus.terms}
     slugs = {p.slug for p in book.chapters}

@@ -246,3 +246,57 @@ def test_images_outside_the_book_or_hidden_are_not_packed(capsys, book, dist):
     assert_no_secret(result)
     with zipfile.ZipFile(dist / "tiny.epub") as archive:
         assert not [n for n in archive.namelist() if n.startswith("EPUB/images/") and "cover" not in n]
+
+
+# --- Raw HTML and what else the Markdown may carry into the outputs ---------------------------
+
+RAW = [
+    # (id, a line of Markdown, where the diagnostic points in it, its code)
+    ("script", "<script>alert(1)</script>", "<script>", "html.not-allowed"),
+    ("iframe", '<iframe src="http://127.0.0.1:9/"></iframe>', "<iframe", "html.not-allowed"),
+    ("form", 'Text <form action="http://127.0.0.1:9/"><input name="q"></form> more.', "<form", "html.not-allowed"),
+    ("link", 'Text <link rel="stylesheet" href="../../secret.txt"> more.', "<link", "html.not-allowed"),
+    ("style-element", "<style>body { background: url(../../secret.png) }</style>", "<style>", "html.not-allowed"),
+    ("img-onerror", 'Text <img src="x.png" onerror="alert(1)"> more.', "<img", "html.not-allowed"),
+    ("object", '<object data="../../secret.txt"></object>', "<object", "html.not-allowed"),
+    ("meta-refresh", '<meta http-equiv="refresh" content="0;url=http://127.0.0.1:9/">', "<meta", "html.not-allowed"),
+    ("anchor-javascript", 'Text <a href="javascript:alert(1)">x</a> more.', "<a ", "html.not-allowed"),
+    ("base", '<base href="http://127.0.0.1:9/">', "<base", "html.not-allowed"),
+    ("span-onclick", 'Text <em onclick="alert(1)">x</em> more.', "<em ", "html.not-allowed"),
+    ("span-style-url", 'Text <span style="background: url(../../secret.png)">x</span> more.', "style=",
+     "markdown.attribute"),
+    ("div-style", '<div style="background: url(../../secret.png)">\n\nx\n\n</div>', "style=", "markdown.attribute"),
+    ("markdown-attribute", "::: {.note style=\"color: red\"}\nx\n:::", "style=", "markdown.attribute"),
+    ("raw-attribute", "Text `<script>alert(1)</script>`{=html} more.", "<script>", "html.not-allowed"),
+    ("raw-tex", "Text \\newpage more.", "\\newpage", "markdown.raw"),
+    ("link-javascript", "Text [click](javascript:alert(1)) more.", "javascript:", "link.scheme"),
+    ("link-file", "Text [click](file:///etc/passwd) more.", "file:", "link.scheme"),
+    ("image-not-an-image", "![notes](../../secret.txt)", "../../secret.txt", "image.type"),
+]
+
+
+@pytest.mark.parametrize("markdown, needle, code", [case[1:] for case in RAW], ids=[case[0] for case in RAW])
+def test_raw_html_outside_the_allow_list_is_an_error_at_its_line(capsys, book, dist, markdown, needle, code):
+    first = append(book, "\n" + markdown + "\n") + 1
+    line, column = next((first + n, text.index(needle) + 1) for n, text in enumerate(markdown.splitlines())
+                        if needle in text)
+    before = snapshot(dist)
+    result = build(capsys, book, dist, "epub")
+    assert_failed_cleanly(result, before, f"{CHAPTER}:{line}:{column}: error: … [{code}]")
+
+
+def test_raw_html_in_a_yaml_value_is_an_error_at_its_entry(capsys, book, dist):
+    edit(book, "chapters/people.yaml", "about: ", "about: <script>alert(1)</script> ")
+    line = line_of(book, "<script>", "chapters/people.yaml")
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, f"chapters/people.yaml:{line}: error: … [html.not-allowed]")
+
+
+def test_allowed_inline_html_reaches_the_epub_and_it_stays_valid(capsys, book, dist):
+    append(book, '\nWater is H<sub>2</sub>O; the <abbr title="New Economic Policy">NEP</abbr> '
+           'came<br>later, <span lang="ru">нэп</span>.\n')
+    result = build(capsys, book, dist, "epub")
+    assert result.code == 0, result.stderr
+    chapter = zipfile.ZipFile(dist / "tiny.epub").read("EPUB/chapter-1.xhtml").decode()
+    assert "H<sub>2</sub>O" in chapter and '<abbr title="New Economic Policy">' in chapter
+    assert '<span lang="ru">нэп</span>' in chapter and "came<br/>later" in chapter
