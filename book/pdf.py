@@ -25,6 +25,7 @@ from .diagnostics import Report
 from .fetch import BookFetcher
 from .html import append_inline, note_paragraphs, note_refs
 from .model import BACK_MATTER, BookView, IndexEntry
+from .processes import die_with_parent, kill_workers
 from .templates import environment, index_groups
 
 MANY_PAGES = 12  # an index entry with more pages than this gets a sub-entry per chapter
@@ -176,15 +177,21 @@ def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report) ->
     if workers <= 1:
         return {paper: write_pdf(view, root, paper, report) for paper in papers}
     _SHARED["view"] = view
+    # Workers die with the build (killed, interrupted, or failed): none is left laying out.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
-            results = {}
-            for paper, future in futures.items():
-                results[paper], items = future.result()
-                report.items.extend(item for item in items if item not in report.items)
-            return results
+        futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
+        results = {}
+        for paper, future in futures.items():
+            results[paper], items = future.result()
+            report.items.extend(item for item in items if item not in report.items)
+        return results
+    except BaseException:
+        kill_workers(pool)
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         _SHARED.clear()
 
 
