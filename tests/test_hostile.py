@@ -300,3 +300,165 @@ def test_allowed_inline_html_reaches_the_epub_and_it_stays_valid(capsys, book, d
     chapter = zipfile.ZipFile(dist / "tiny.epub").read("EPUB/chapter-1.xhtml").decode()
     assert "H<sub>2</sub>O" in chapter and '<abbr title="New Economic Policy">' in chapter
     assert '<span lang="ru">нэп</span>' in chapter and "came<br/>later" in chapter
+
+
+# --- YAML: aliases, depth, syntax, shape ---------------------------------------------------------
+
+BOMB = "".join(f"x{n}: &x{n} [" + ", ".join([f"*x{n - 1}"] * 9) + "]\n" for n in range(1, 9))
+
+
+@pytest.mark.parametrize("rel, text, where", [
+    ("chapters/book.yaml", "x0: &x0 [lol]\n" + BOMB, "15:5"),
+    ("chapters/book.yaml", "loop: &loop [*loop]\n", "15:7"),
+    ("chapters/glossary.yaml", "- &term {id: t, term: T, definition: D}\n- *term\n", None),
+    ("sources/registry.yaml", "extra: &e {a: 1}\nmore: *e\n", None),
+], ids=["alias-bomb-in-book-file", "recursive-alias", "alias-in-glossary", "alias-in-registry"])
+def test_yaml_aliases_are_refused(capsys, book, dist, rel, text, where):
+    first = append(book, text, rel)
+    where = where or f"{first}:{3 if rel.endswith('glossary.yaml') else 8}"
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, f"{rel}:{where}: error: … [yaml.alias]")
+
+
+def test_yaml_alias_in_front_matter_is_refused_at_its_line(capsys, book, dist):
+    edit(book, CHAPTER, "key_terms: [nep]", "key_terms: &k [nep]\nextra: *k")
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, f"{CHAPTER}:7:12: error: … [yaml.alias]")
+
+
+def test_deeply_nested_yaml_is_refused(capsys, book, dist):
+    append(book, "deep: " + "[" * 20000 + "]" * 20000 + "\n", "chapters/book.yaml")
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, "chapters/book.yaml:1: error: … [yaml.depth]")
+
+
+def test_registry_syntax_error_names_its_line(capsys, book, dist):
+    edit(book, "sources/registry.yaml", "    type: review", "    type: [review")
+    line = registry_line(book, "type: [review")
+    before = snapshot(dist)
+    result = build(capsys, book, dist)
+    assert_failed_cleanly(result, before)
+    assert any(re.fullmatch(rf"sources/registry.yaml:{line + 1}:\d+: error: .* \[yaml.syntax\]", x)
+               for x in result.lines()), result.stderr
+
+
+def test_registry_without_files_is_an_error(capsys, book, dist):
+    registry = book / "sources/registry.yaml"
+    text = registry.read_text()
+    registry.write_text(text[text.index("\nsources:") + 1:])
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, "sources/registry.yaml:1: error: … [sources.registry]")
+
+
+# --- Encodings and control characters --------------------------------------------------------------
+
+@pytest.mark.parametrize("char", ["\x0c", "\x1b", "\x07", "\x00", "\x7f", "\u0085", "\ufeff"],
+                         ids=["form-feed", "escape", "bell", "nul", "delete", "c1-next-line", "bom-mid-file"])
+def test_control_characters_are_errors_at_their_column(capsys, book, dist, char):
+    edit(book, CHAPTER, "He was executed", f"He was{char} executed")
+    before = snapshot(dist)
+    line = line_of(book, "He was")
+    assert_failed_cleanly(build(capsys, book, dist, "epub"), before,
+                          f"{CHAPTER}:{line}:7: error: invisible control character U+{ord(char):04X} … [text.control]")
+
+
+def test_control_character_in_yaml_is_an_error_at_its_column(capsys, book, dist):
+    edit(book, "chapters/glossary.yaml", "definition: ", "definition: \x1b[31m")
+    line = line_of(book, "\x1b[31m", "chapters/glossary.yaml")
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, f"chapters/glossary.yaml:{line}:15: error: … [text.control]")
+
+
+def test_byte_order_mark_at_the_start_keeps_the_front_matter(capsys, book, dist):
+    chapter = book / CHAPTER
+    chapter.write_bytes(b"\xef\xbb\xbf" + chapter.read_bytes())
+    result = build(capsys, book, dist)
+    assert result.code == 0, result.stderr
+    assert "front-matter" not in result.stderr
+
+
+@pytest.mark.parametrize("rel", [CHAPTER, "chapters/book.yaml", "chapters/people.yaml"])
+def test_non_utf8_bytes_are_reported_at_their_line_and_column(capsys, book, dist, rel):
+    path = book / rel
+    lines = path.read_bytes().split(b"\n")
+    lines[4] = lines[4][:3] + b"\xe9" + lines[4][3:]  # Latin-1 é
+    path.write_bytes(b"\n".join(lines))
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist), before, f"{rel}:5:4: error: not valid UTF-8 (byte 0xe9: … [file.encoding]")
+
+
+# --- The command line: no tracebacks ------------------------------------------------------------------
+
+def test_out_naming_a_file(capsys, book, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    code, err = run(capsys, "epub", "--root", str(book), "--out", str(target))
+    assert code == 1 and matches(err.strip(), f"error: --out {target}: is a file, … [cli.out]"), err
+    assert target.read_text() == "x"
+
+
+def test_root_naming_a_file(capsys, book, tmp_path):
+    code, err = run(capsys, "check", "--root", str(book / "chapters/book.yaml"))
+    assert code == 1 and matches(err.strip(), f"error: --root {book / 'chapters/book.yaml'}: not a folder; … [cli.root]")
+
+
+@pytest.mark.parametrize("failure, message", [
+    (PermissionError(13, "Permission denied"), "Permission denied"),
+    (OSError(28, "No space left on device"), "No space left on device"),
+], ids=["read-only-folder", "full-disk"])
+def test_unwritable_output_folder(capsys, book, dist, monkeypatch, failure, message):
+    """As root no folder is read-only, so the failure is injected where the build writes."""
+    from book import build as build_module
+
+    def refuse(*args, **kwargs):
+        raise failure
+    monkeypatch.setattr(build_module, "install", refuse)
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist, "epub"), before,
+                          f"error: cannot write into {dist}: {message} [out.write]")
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("date: 2026-01-01", "date: 1979-12-31", "chapters/book.yaml:7: error: date: Value error, the date is … [config.invalid]"),
+    ("papers: [a4]", "papers: []", "chapters/book.yaml:10: error: papers: List should have at least 1 item … [config.invalid]"),
+    ("  - front/intro.md", "  - front/intro.md\n  - 01-life.md", "chapters/book.yaml:15: error: 01-life.md is listed twice; … [config.duplicate-part]"),
+    ("  - 01-life.md", "  - 01-life.md\n  - 01-life.md", "chapters/book.yaml:15: error: 01-life.md is listed twice; … [config.duplicate-part]"),
+], ids=["date-before-1980", "no-papers", "front-and-chapter-one-file", "chapter-listed-twice"])
+def test_book_file_values_that_used_to_crash_or_pass(capsys, book, dist, old, new, expected):
+    edit(book, "chapters/book.yaml", old, new)
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist, "pdf"), before, expected)
+
+
+def test_front_part_and_chapter_with_one_slug(capsys, book, dist):
+    (book / "chapters/front/life.md").write_text("---\ntitle: Other life\n---\n\nText.\n")
+    edit(book, "chapters/book.yaml", "  - front/intro.md", "  - front/intro.md\n  - front/life.md")
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist, "epub"), before,
+                          "chapters/book.yaml:15: error: 01-life.md has the same name ('life') as front/life.md; … "
+                          "[config.duplicate-part]")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["spartacus", "99999"], "error: '99999' is not a paragraph of 'spartacus': give numbers from 1 to 49"),
+    (["spartacus", "abc"], "error: 'abc' is not a paragraph of 'spartacus': give numbers from 1 to 49"),
+    (["spartacus", "0"], "error: '0' is not a paragraph of 'spartacus': give numbers from 1 to 49"),
+], ids=["out-of-range", "not-a-number", "zero"])
+def test_source_command_refuses_bad_paragraphs(capsys, args, expected):
+    code, _ = run(capsys, "source", *args)
+    assert code == 1
+    assert capsys.readouterr().err == ""  # printed already; read by run()
+
+
+def test_internal_error_is_one_line_and_debug_shows_the_traceback(capsys, book, monkeypatch):
+    from book import pipeline
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr(pipeline, "run_checks", broken)
+    code, err = run(capsys, "check", "--root", str(book))
+    assert code == 70 and "Traceback" not in err
+    [line] = err.strip().splitlines()
+    assert line.startswith("internal error: ZeroDivisionError at test_hostile.py:") and "--debug" in line
+    code, err = run(capsys, "check", "--root", str(book), "--debug")
+    assert code == 70 and "Traceback (most recent call last)" in err
