@@ -462,3 +462,96 @@ def test_internal_error_is_one_line_and_debug_shows_the_traceback(capsys, book, 
     assert line.startswith("internal error: ZeroDivisionError at test_hostile.py:") and "--debug" in line
     code, err = run(capsys, "check", "--root", str(book), "--debug")
     assert code == 70 and "Traceback (most recent call last)" in err
+
+
+# --- Processes: killed builds, stale staging, concurrent builds ----------------------------------
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, seconds: float = 120, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def start_build(root: Path, out: Path, target: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "build.py"), target, "--root", str(root), "--out", str(out),
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_pdf_workers_die_with_a_killed_build(book, dist, how):
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: the PDFs are laid out in the build's own process")
+    edit(book, "chapters/book.yaml", "papers: [a4]", "papers: [a4, letter]")
+    before = snapshot(dist)
+    process = start_build(book, dist, "pdf")
+    wait_until(lambda: len(children(process.pid)) >= 2 or process.poll() is not None, what="the layout workers")
+    workers = children(process.pid)
+    assert len(workers) >= 2, process.stderr.read()
+    os.kill(process.pid, how)
+    process.wait(timeout=60)
+    wait_until(lambda: not any(alive(pid) for pid in workers), seconds=30, what="the workers to die")
+    if how == signal.SIGTERM:
+        assert process.returncode == 143
+        assert not list(dist.glob(".building-*"))  # a terminated build cleans up after itself
+    assert {k: v for k, v in snapshot(dist).items() if not k.startswith(".building-")} == before
+
+
+def test_a_new_build_removes_staging_folders_that_no_live_build_owns(capsys, book, dist):
+    import fcntl
+
+    stale = dist / ".building-stale"
+    (stale / "scratch").mkdir(parents=True)
+    (stale / "tiny.epub").write_bytes(b"half-written")
+    live = dist / ".building-live"
+    live.mkdir()
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a build that is still running holds it
+    try:
+        result = build(capsys, book, dist, "epub")
+        assert result.code == 0, result.stderr
+        assert not stale.exists() and live.is_dir()
+    finally:
+        os.close(fd)
+    assert zipfile.is_zipfile(dist / "tiny.epub")
+
+
+def waiting_for_a_lock(pid: int) -> bool:
+    """/proc/locks lists a process blocked on a flock with '->' before the lock's type."""
+    return any("->" in line and f" {pid} " in f" {line.split()[5].split(':')[0]} "
+               for line in Path("/proc/locks").read_text().splitlines() if "->" in line)
+
+
+def test_two_builds_into_one_folder_take_turns(book, dist):
+    """While one build holds the output folder's lock, another waits: outputs never interleave."""
+    from book.processes import folder_lock
+
+    with folder_lock(dist):
+        process = start_build(book, dist, "epub")
+        wait_until(lambda: waiting_for_a_lock(process.pid) or process.poll() is not None,
+                   what="the second build to wait for the lock")
+        assert process.poll() is None, process.stderr.read()
+        assert (dist / "tiny.epub").read_bytes() == b"previous epub"
+    assert process.wait(timeout=120) == 0, process.stderr.read()
+    assert zipfile.is_zipfile(dist / "tiny.epub") and not list(dist.glob(".building-*"))
