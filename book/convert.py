@@ -37,6 +37,12 @@ class Snippet:
     file: str  # where the editor wrote it, for messages
     line: int  # 1-based line of the snippet's first line in that file
     verbatim: bool = True  # the text is the file's own lines (False: a YAML value, lines unknown)
+    written: str | None = None  # the text as the editor wrote it, when markdown differs (note labels)
+
+    @property
+    def as_written(self) -> str:
+        """The text in which to find lines and columns for messages."""
+        return self.markdown if self.written is None else self.written
 
 
 def prefix_note_labels(markdown: str, prefix: str) -> str:

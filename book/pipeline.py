@@ -44,7 +44,7 @@ def make_snippets(parts: list[Part], apparatus: Apparatus, sources: dict[str, So
         snippets += [Snippet(f"aim-{slug}-{i}", text, part.path, line("aims", i), False)
                      for i, text in enumerate(meta.aims)]
         snippets.append(Snippet(f"body-{slug}", convert.prefix_note_labels(part.body, slug),
-                                part.path, part.body_line))
+                                part.path, part.body_line, written=part.body))
         if meta.summary:
             snippets.append(Snippet(f"summary-{slug}", meta.summary, part.path, line("summary"), False))
         snippets += [Snippet(f"question-{slug}-{i}", text, part.path, line("questions", i), False)
@@ -76,7 +76,8 @@ def gather(root: Path) -> Gathered:
     snippets = make_snippets(parts, apparatus, sources)
     ast, warnings = convert.parse(snippets)
     for line in warnings:
-        report.warning("pandoc.warning", line)
+        if "Duplicate note reference" not in line:  # the check names the file and line itself
+            report.warning("pandoc.warning", line)
     gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root)
     run_checks(gathered)
     return gathered

@@ -70,13 +70,14 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
     def error(code: str, message: str, needle: str) -> None:
         report.error(code, message, **locate(snippet, needle))
 
-    def visit(node) -> None:
+    stack = [blocks]  # a stack, not recursion: the AST of hostile input can be very deep
+    while stack:
+        node = stack.pop()
         if isinstance(node, list):
-            for item in node:
-                visit(item)
-            return
+            stack.extend(reversed(node))
+            continue
         if not isinstance(node, dict) or "t" not in node:
-            return
+            continue
         kind, content = node["t"], node.get("c")
         if kind in ("RawInline", "RawBlock"):
             fmt, raw = content
@@ -86,7 +87,7 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
             for problem in html_problems(raw):
                 error("html.not-allowed", f"{problem}: raw HTML is limited to simple inline elements "
                       f"({', '.join(sorted(INLINE_TAGS))}); write the rest in Markdown", raw)
-            return
+            continue
         if kind in ATTR_AT:
             for key, _ in content[ATTR_AT[kind]][2]:
                 if key not in MARKDOWN_ATTRIBUTES:
@@ -104,17 +105,15 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
             if scheme and scheme not in LINK_SCHEMES:
                 error("link.scheme", f"a '{scheme}:' link is not allowed; link to http(s), mailto or a "
                       "heading in the book", target)
-        visit(content)
-
-    visit(blocks)
+        stack.append(content)
 
 
 def locate(snippet: Snippet, needle: str) -> dict:
     """The line and column where the editor wrote needle (the snippet's first line if not found)."""
     where = {"file": snippet.file, "line": snippet.line}
-    position = snippet.markdown.find(needle) if snippet.verbatim and needle else -1
+    position = snippet.as_written.find(needle) if snippet.verbatim and needle else -1
     if position >= 0:
-        before = snippet.markdown[:position]
+        before = snippet.as_written[:position]
         where["line"] = snippet.line + before.count("\n")
         where["column"] = position - (before.rfind("\n") + 1) + 1
     return where

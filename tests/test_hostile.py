@@ -555,3 +555,87 @@ def test_two_builds_into_one_folder_take_turns(book, dist):
         assert (dist / "tiny.epub").read_bytes() == b"previous epub"
     assert process.wait(timeout=120) == 0, process.stderr.read()
     assert zipfile.is_zipfile(dist / "tiny.epub") and not list(dist.glob(".building-*"))
+
+
+# --- The check covers every construct that can hold a citation, a quotation or a note ------------
+
+INVENTED = '"the favourite of the entire Party"'  # the source says "whole"
+CONSTRUCTS = [
+    # (id, Markdown appended to the chapter, the text the diagnostic points at, its code)
+    ("heading-citation", "## Last days [@spartacus, para. 39]", "Last days", "heading.note"),
+    ("heading-unknown-key", "## Last days [@nosuchkey]", "@nosuchkey", "cite.unknown-key"),
+    ("heading-note", "## Last days[^d]\n\n[^d]: A note.", "Last days", "heading.note"),
+    ("heading-undefined-note", "## Last days[^nothere]", "nothere", "note.undefined"),
+    ("heading-invented-quotation", f"## He was {INVENTED}", "the favourite", "quote.uncited"),
+    ("table-unknown-key", "| a | b |\n|---|---|\n| x [@nosuchkey, para. 1] | y |", "@nosuchkey", "cite.unknown-key"),
+    ("table-invented-quotation", f"| a | b |\n|---|---|\n| {INVENTED}[@spartacus, para. 14] | y |",
+     "the favourite", "quote.mismatch"),
+    ("table-note-unknown-key", "| a | b |\n|---|---|\n| x[^t] | y |\n\n[^t]: See [@nosuchkey].", "@nosuchkey",
+     "cite.unknown-key"),
+    ("table-caption-unknown-key", "| a | b |\n|---|---|\n| x | y |\n\n: Caption [@nosuchkey]", "@nosuchkey",
+     "cite.unknown-key"),
+    ("definition-term-unknown-key", "Term [@nosuchkey]\n:   Definition.", "@nosuchkey", "cite.unknown-key"),
+    ("definition-invented-quotation", f"Term\n:   Lenin said {INVENTED}.[@spartacus, para. 14]", "the favourite",
+     "quote.mismatch"),
+    ("line-block-invented-quotation", f"| Lenin said {INVENTED}.[@spartacus, para. 14]\n| And more.",
+     "the favourite", "quote.mismatch"),
+    ("line-block-unknown-key", "| A line.[@nosuchkey]\n| Another.", "@nosuchkey", "cite.unknown-key"),
+    ("box-title-citation", '::: {.disagree title="Born when? [@nosuchkey]"}\nText.[@spartacus, para. 1]\n:::',
+     "Born when", "box.title"),
+    ("box-title-note", '::: {.disagree title="Born when?[^b]"}\nText.[@spartacus, para. 1]\n:::\n\n[^b]: Note.',
+     "Born when", "box.title"),
+    ("box-title-quotation", "::: {.disagree title='He was \"the favourite\"'}\nText.[@spartacus, para. 1]\n:::",
+     "He was", "box.title"),
+    ("block-quote-undefined-note",
+     "> I am kneeling before the country, before the Party.[@trial-record, para. 27][^nothere]",
+     "nothere", "note.undefined"),
+    ("block-quote-note-unknown-key",
+     "> I am kneeling before the country, before the Party.[@trial-record, para. 27][^q]\n\n[^q]: See [@nosuchkey].",
+     "@nosuchkey", "cite.unknown-key"),
+    ("block-quote-list-unknown-key", "> - an item [@nosuchkey]\n> - another", "@nosuchkey", "cite.unknown-key"),
+    ("figure-caption-unknown-key", "![A caption [@nosuchkey]](pic.png)", "@nosuchkey", "cite.unknown-key"),
+    ("inline-note-unknown-key", "Text.^[An inline note citing [@nosuchkey].]", "@nosuchkey", "cite.unknown-key"),
+    ("list-in-note-invented-quotation", f"Text.[^l]\n\n[^l]: A list:\n\n    - Lenin said {INVENTED}.[@spartacus, para. 14]",
+     "the favourite", "quote.mismatch"),
+    # Locators: checked where they are wrong, and only well-formed ones accepted.
+    ("locator-out-of-range-second-citation", "Later.[@spartacus, para. 999]", "@spartacus", "cite.bad-locator"),
+    ("locator-word", "Later.[@spartacus, para. two]", "@spartacus", "cite.locator-syntax"),
+    ("locator-page", "Later.[@spartacus, p. 2]", "@spartacus", "cite.locator-syntax"),
+    ("locator-open-range", "Later.[@spartacus, para. 3-]", "@spartacus", "cite.locator-syntax"),
+    ("locator-reversed-range", "Later.[@spartacus, paras. 5-3]", "@spartacus", "cite.locator-syntax"),
+    ("locator-zero", "Later.[@spartacus, para. 0]", "@spartacus", "cite.locator-syntax"),
+    ("locator-second-of-a-group", "Later.[@spartacus, para. 2; @gray-2022, para. 999]", "@gray-2022",
+     "cite.bad-locator"),
+    # Notes.
+    ("duplicate-note-label", "Text.[^calendar]\n\n[^calendar]: A second note with the same label.", "[^calendar]:",
+     "note.duplicate"),
+    # Degenerate nesting.
+    ("nested-list-200", "\n".join("  " * n + f"- item{n}" for n in range(200)), "item12", "markdown.depth"),
+    ("nested-quote-200", ">" * 200 + " deep", "deep", "markdown.depth"),
+]
+
+
+@pytest.mark.parametrize("markdown, needle, code", [c[1:] for c in CONSTRUCTS], ids=[c[0] for c in CONSTRUCTS])
+def test_every_construct_is_checked(capsys, book, dist, markdown, needle, code):
+    first = append(book, "\n" + markdown + "\n") + 1
+    line, column = next((first + n, text.index(needle) + 1) for n, text in enumerate(markdown.splitlines())
+                        if needle in text)
+    before = snapshot(dist)
+    result = build(capsys, book, dist, "epub")
+    assert_failed_cleanly(result, before, f"{CHAPTER}:{line}:{column}: error: … [{code}]")
+
+
+def test_a_long_word_and_a_long_url_are_warned_of_and_stay_on_the_page(capsys, book, dist):
+    import pdfplumber
+
+    word, url = "x" * 2000, "https://example.org/" + "a" * 1500
+    first = append(book, f"\n::: no-cite\nA word {word} here.\n\nA link {url} here.\n:::\n")
+    result = build(capsys, book, dist, "pdf")
+    assert result.code == 0, result.stderr
+    assert any(matches(x, f"{CHAPTER}:{first + 2}:8: warning: a word of 2,000 characters … [text.long-word]")
+               for x in result.lines()), result.stderr
+    assert any(matches(x, f"{CHAPTER}:{first + 4}:8: warning: a URL of 1,520 characters … [text.long-word]")
+               for x in result.lines()), result.stderr
+    with pdfplumber.open(dist / "tiny-a4.pdf") as pdf:
+        for page in pdf.pages:
+            assert all(0 <= char["x1"] <= page.width + 0.5 for char in page.chars), page.page_number
