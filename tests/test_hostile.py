@@ -639,3 +639,86 @@ def test_a_long_word_and_a_long_url_are_warned_of_and_stay_on_the_page(capsys, b
     with pdfplumber.open(dist / "tiny-a4.pdf") as pdf:
         for page in pdf.pages:
             assert all(0 <= char["x1"] <= page.width + 0.5 for char in page.chars), page.page_number
+
+
+# --- Watch ---------------------------------------------------------------------------------------
+
+class Watcher:
+    """build.py --watch as an editor runs it; a thread reads its lines (select() on a buffered
+    pipe can miss lines already read into the buffer)."""
+
+    def __init__(self, root: Path, out: Path, target: str):
+        import queue
+        import threading
+
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), target, "--watch", "--root", str(root), "--out", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "300"})
+        self.lines: list[str] = []
+        self.queue: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.queue.put(x) for x in self.process.stderr] + [self.queue.put(None)],
+                         daemon=True).start()
+
+    def wait_for(self, text: str, seconds: float = 120) -> None:
+        import queue
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self.queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"the watcher stopped: {self.lines}")
+            self.lines.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"no {text!r} in {self.lines}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def watcher():
+    started = []
+
+    def start(root: Path, out: Path, target: str = "check") -> Watcher:
+        started.append(Watcher(root, out, target))
+        return started[-1]
+    yield start
+    for w in started:
+        w.stop()
+
+
+def test_watch_with_out_inside_the_watched_tree_does_not_loop(book, watcher):
+    out = book / "chapters" / "out"
+    w = watcher(book, out, "epub")
+    w.wait_for("watching")
+    for n in range(2):
+        append(book, f"\nEdit {n}.\n")
+        w.wait_for("rebuilt in")
+    changed = [line for line in w.lines if line.startswith("changed:")]
+    assert changed and all(line.strip() == f"changed: {CHAPTER}" for line in changed), changed
+
+
+def test_watch_survives_a_broken_registry(book, watcher, tmp_path):
+    w = watcher(book, tmp_path / "out")
+    w.wait_for("watching")
+    edit(book, "sources/registry.yaml", "    type: review", "    type: [review")
+    w.wait_for("build failed in")
+    assert any("[yaml.syntax]" in line for line in w.lines) and not any("Traceback" in x for x in w.lines)
+    edit(book, "sources/registry.yaml", "    type: [review", "    type: review")
+    w.wait_for("rebuilt in")
+
+
+def test_watch_sees_edits_to_a_book_inside_a_folder_named_dist(book, watcher, tmp_path):
+    inside = tmp_path / "dist" / "book"
+    inside.parent.mkdir()
+    book.rename(inside)
+    w = watcher(inside, tmp_path / "out")
+    w.wait_for("watching")
+    edit(inside, CHAPTER, "He was executed", "He was shot")
+    w.wait_for("rebuilt in")
+    assert any(line.strip() == f"changed: {CHAPTER}" for line in w.lines), w.lines
