@@ -12,6 +12,9 @@ from .paths import resolve_inside
 # Below U+0020 a text file may hold tab, line feed and carriage return; every other control
 # character (and a stray byte order mark, or a noncharacter) is invisible to the editor and
 # breaks the XML that the outputs are made of.
+# libyaml (in PyYAML's wheels) is fast on degenerate input and caps nesting at 1,000 levels; the
+# pure-Python loader takes seconds on a few thousand nested brackets.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 
 
@@ -19,7 +22,7 @@ def refuse_aliases(text: str, filename: str, line_offset: int) -> None:
     """Anchors and aliases (&a, *a) can expand a few lines into gigabytes, or loop for ever;
     the book's YAML never needs them, so they are refused before anything is built from them."""
     try:
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        for token in yaml.scan(text, Loader=LOADER):
             if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
                 mark = token.start_mark
                 raise BuildError.single(
@@ -34,7 +37,7 @@ def load_with_lines(text: str, filename: str, line_offset: int = 0):
     """Parse YAML; return (data, lines) where lines maps a key path tuple to its 1-based line."""
     refuse_aliases(text, filename, line_offset)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LOADER)
     except RecursionError:
         raise BuildError.single("yaml.depth", "YAML nested too deeply to read; flatten it",
                                 file=filename, line=1 + line_offset) from None
@@ -59,9 +62,13 @@ def load_with_lines(text: str, filename: str, line_offset: int = 0):
             for index, item in enumerate(n.value):
                 walk(item, path + (index,))
 
-    if node is not None:
-        walk(node, ())
-    data = yaml.safe_load(text) if node is not None else None
+    try:
+        if node is not None:
+            walk(node, ())
+        data = yaml.load(text, Loader=LOADER) if node is not None else None
+    except RecursionError:
+        raise BuildError.single("yaml.depth", "YAML nested too deeply to read; flatten it",
+                                file=filename, line=1 + line_offset) from None
     return data, lines
 
 
