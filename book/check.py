@@ -355,6 +355,12 @@ def check_note_labels(snippet: Snippet, report: Report) -> None:
             report.error("note.duplicate", f"footnote [^{label}] is defined twice (first at line {first[label]}); "
                          "give each note its own label", file=snippet.file, line=line, column=1)
         first.setdefault(label, line)
+    text = snippet.as_written
+    for label, line in first.items():
+        calls = text.count(f"[^{label}]") - text.count(f"[^{label}]:")
+        if calls <= 0:
+            report.warning("note.unused", f"footnote [^{label}] is defined but never called; add [^{label}] "
+                           "where it belongs, or delete the note", file=snippet.file, line=line, column=1)
 
 
 def check_quotation(quotation: str, cites: list[Citation], ctx: Context) -> None:

@@ -722,3 +722,12 @@ def test_watch_sees_edits_to_a_book_inside_a_folder_named_dist(book, watcher, tm
     edit(inside, CHAPTER, "He was executed", "He was shot")
     w.wait_for("rebuilt in")
     assert any(line.strip() == f"changed: {CHAPTER}" for line in w.lines), w.lines
+
+
+def test_a_note_never_called_is_warned_of_at_its_line(capsys, book, dist):
+    first = append(book, "\n[^unused]: Never called.\n")
+    result = build(capsys, book, dist)
+    assert result.code == 0
+    assert f"{CHAPTER}:{first + 1}:1: warning: footnote [^unused] is defined but never called; add [^unused] " \
+           "where it belongs, or delete the note [note.unused]" in result.lines()
+    assert not any("pandoc.warning" in line for line in result.lines())
