@@ -478,6 +478,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def forked_workers(pid: int) -> list[int]:
+    """Children that are forks of the build (same command line): not pandoc, not helpers."""
+    def cmdline(p: int) -> bytes:
+        try:
+            return Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            return b""
+    return [child for child in children(pid) if cmdline(child) == cmdline(pid)]
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -504,14 +514,18 @@ def test_pdf_workers_die_with_a_killed_build(book, dist, how):
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: the PDFs are laid out in the build's own process")
     edit(book, "chapters/book.yaml", "papers: [a4]", "papers: [a4, letter]")
+    # Enough text that the layout outlasts the test by far: workers that survive would be seen.
+    append(book, "\n::: no-cite\n" + "".join(f"Filler paragraph {n} of many, with words to lay out.\n\n"
+                                             for n in range(1500)) + ":::\n")
     before = snapshot(dist)
     process = start_build(book, dist, "pdf")
-    wait_until(lambda: len(children(process.pid)) >= 2 or process.poll() is not None, what="the layout workers")
-    workers = children(process.pid)
+    wait_until(lambda: len(forked_workers(process.pid)) >= 2 or process.poll() is not None,
+               what="the layout workers")
+    workers = forked_workers(process.pid)
     assert len(workers) >= 2, process.stderr.read()
     os.kill(process.pid, how)
     process.wait(timeout=60)
-    wait_until(lambda: not any(alive(pid) for pid in workers), seconds=30, what="the workers to die")
+    wait_until(lambda: not any(alive(pid) for pid in workers), seconds=10, what="the workers to die")
     if how == signal.SIGTERM:
         assert process.returncode == 143
         assert not list(dist.glob(".building-*"))  # a terminated build cleans up after itself
