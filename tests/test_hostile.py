@@ -9,7 +9,6 @@ not in what was printed, not in any file written.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import signal
