@@ -95,8 +95,10 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
                           f"{', '.join(sorted(MARKDOWN_ATTRIBUTES))})", key + "=")
         if kind == "Image":
             target = content[2][0]
+            # Pandoc makes <embed>, <video> or <audio> of a file whose extension is not an image's
+            # (without an extension it makes an <img>, which the writers check like any image).
             suffix = PurePosixPath(urlparse(target).path).suffix.lower()
-            if suffix not in IMAGE_TYPES:
+            if suffix and suffix not in IMAGE_TYPES:
                 error("image.type", f"'{target}' is not an image file ({', '.join(sorted(IMAGE_TYPES))}); "
                       "only images can be shown", target)
         if kind == "Link":
