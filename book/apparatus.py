@@ -89,7 +89,7 @@ def load_apparatus(root: Path) -> Apparatus:
             loaded[key], lines[rel] = [], {}
             continue
         try:
-            data, file_lines = load_with_lines(read_text(root / rel, rel), rel)
+            data, file_lines = load_with_lines(read_text(root / rel, rel, root), rel)
         except BuildError as exc:
             problems.extend(exc.diagnostics)
             continue

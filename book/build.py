@@ -6,7 +6,6 @@ when every requested output is complete, so a failed build leaves the last good 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -15,11 +14,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import convert
-from .diagnostics import Report
+from .diagnostics import BuildError, Report
 from .enrich import enrich
 from .html import split_pandoc_html
 from .model import BookView, build_view
 from .pipeline import Gathered, gather, require_clean
+from .processes import folder_lock, staging_folder
 from .sources import csl_items
 
 
@@ -52,65 +52,78 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
                                  f"in {time.perf_counter() - started:.2f} s"]
         progress.update(task, description="rendering HTML with pandoc")
         view = render_view(book)
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=options.out_dir))
-        scratch = staging / "scratch"  # the libraries' temporary files (WeasyPrint's fonts) go here
-        scratch.mkdir()
-        saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(scratch)
         results: list[str] = []
-        page_map = None  # the print edition's pages, which the EPUB carries
+        saved_tempdir = tempfile.tempdir
         try:
-            slug = book.config.slug
-            if "pdf" in options.targets:
-                from .pdf import write_pdfs  # WeasyPrint is slow to import; only when needed
-
-                papers = book.config.papers
-                progress.update(task, description=f"laying out the PDF ({', '.join(papers)})")
-                t0 = time.perf_counter()
-                for paper, result in write_pdfs(view, options.root, papers, book.report).items():
-                    name = f"{slug}-{paper}.pdf"
-                    (staging / name).write_bytes(result.data)
-                    page_map = page_map or result.page_map
-                    results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
-                                                len(result.data), time.perf_counter() - t0))
-            if "epub" in options.targets:
-                from .epub import write_epub
-
-                t0 = time.perf_counter()
-                if page_map is None:
-                    from .pdf import edition_page_map
-
-                    progress.update(task, description="finding the print edition's pages")
-                    page_map = edition_page_map(view, options.root)
-                progress.update(task, description="packing the EPUB")
-                data, files = write_epub(view, options.root, book.report, page_map)
-                name = f"{slug}.epub"
-                (staging / name).write_bytes(data)
-                results.append(summary_line(options.out_dir / name, f"{files} files", len(data),
-                                            time.perf_counter() - t0))
-                from .kepub import kepub_from_epub  # the Kobo edition is a transform of the EPUB's bytes
-
-                t0, name = time.perf_counter(), f"{slug}.kepub.epub"
-                kepub, spans = kepub_from_epub(data)
-                (staging / name).write_bytes(kepub)
-                results.append(summary_line(options.out_dir / name, f"{spans} spans", len(kepub),
-                                            time.perf_counter() - t0))
-            if "web" in options.targets:  # the static site: book/web.py
-                from .web import build_site
-
-                results.append(build_site(view, options, book.report, staging, page_map, progress, task))
-            require_clean(book.report, options.strict)
-            for produced in sorted(p for p in staging.iterdir() if p.is_file()):
-                os.replace(produced, options.out_dir / produced.name)
-            if "web" in options.targets:
-                from .web import install
-
-                install(staging / f"{slug}-web", options.out_dir / f"{slug}-web")
+            options.out_dir.mkdir(parents=True, exist_ok=True)
+            with staging_folder(options.out_dir) as staging:
+                scratch = staging / "scratch"  # the libraries' temporary files (WeasyPrint's fonts)
+                scratch.mkdir()
+                tempfile.tempdir = str(scratch)
+                write_outputs(book, view, options, staging, results, progress, task)
+                require_clean(book.report, options.strict)
+                install(staging, options.out_dir)
+        except OSError as exc:
+            raise BuildError.single("out.write", f"cannot write into {options.out_dir}: "
+                                    f"{exc.strerror or exc}") from None
         finally:
             tempfile.tempdir = saved_tempdir
-            shutil.rmtree(staging, ignore_errors=True)
     results.append(f"built in {time.perf_counter() - started:.1f} s")
     return book.report, results
+
+
+def write_outputs(book: Gathered, view: BookView, options, staging: Path, results: list[str], progress, task) -> None:
+    slug = book.config.slug
+    page_map = None  # the print edition's pages, which the EPUB and the web edition carry
+    if "pdf" in options.targets:
+        from .pdf import write_pdfs  # WeasyPrint is slow to import; only when needed
+
+        papers = book.config.papers
+        progress.update(task, description=f"laying out the PDF ({', '.join(papers)})")
+        t0 = time.perf_counter()
+        for paper, result in write_pdfs(view, options.root, papers, book.report).items():
+            name = f"{slug}-{paper}.pdf"
+            (staging / name).write_bytes(result.data)
+            page_map = page_map or result.page_map
+            results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
+                                        len(result.data), time.perf_counter() - t0))
+    if "epub" in options.targets:
+        from .epub import write_epub
+        from .kepub import kepub_from_epub  # the Kobo edition is a transform of the EPUB's bytes
+
+        t0 = time.perf_counter()
+        if page_map is None:
+            from .pdf import edition_page_map
+
+            progress.update(task, description="finding the print edition's pages")
+            page_map = edition_page_map(view, options.root)
+        progress.update(task, description="packing the EPUB")
+        data, files = write_epub(view, options.root, book.report, page_map)
+        name = f"{slug}.epub"
+        (staging / name).write_bytes(data)
+        results.append(summary_line(options.out_dir / name, f"{files} files", len(data),
+                                    time.perf_counter() - t0))
+        t0, name = time.perf_counter(), f"{slug}.kepub.epub"
+        kepub, spans = kepub_from_epub(data)
+        (staging / name).write_bytes(kepub)
+        results.append(summary_line(options.out_dir / name, f"{spans} spans", len(kepub),
+                                    time.perf_counter() - t0))
+    if "web" in options.targets:  # the static site: book/web.py
+        from .web import build_site
+
+        results.append(build_site(view, options, book.report, staging, page_map, progress, task))
+
+
+def install(staging: Path, out_dir: Path) -> None:
+    """Move the finished outputs into place, under the output folder's lock, so that two builds
+    into one folder each replace the set whole and never interleave their files."""
+    with folder_lock(out_dir):
+        for produced in sorted(p for p in staging.iterdir() if p.is_file()):
+            os.replace(produced, out_dir / produced.name)
+        for site in sorted(p for p in staging.glob("*-web") if p.is_dir()):
+            from .web import install as install_site
+
+            install_site(site, out_dir / site.name)
 
 
 def summary_line(path: Path, extent: str, size: int, seconds: float) -> str:

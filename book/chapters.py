@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .config import BookConfig
+from .config import BookConfig, slug_of
 from .diagnostics import BuildError, Diagnostic
 from .yamlsource import describe, line_for, load_with_lines, read_text
 
@@ -55,14 +55,9 @@ class Part:
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.S)
 
 
-def slug_of(path: str) -> str:
-    """'01-life.md' -> 'life'; 'front/how-to-use.md' -> 'how-to-use'."""
-    return re.sub(r"^\d+-", "", Path(path).stem)
-
-
 def read_part(root: Path, rel: str, kind: str) -> Part:
     display = f"chapters/{rel}"
-    text = read_text(root / "chapters" / rel, display)
+    text = read_text(root / "chapters" / rel, display, root)
     match = FRONT_MATTER.match(text)
     if not match:
         raise BuildError.single(

@@ -16,6 +16,11 @@ from .sources import Source
 CITE_MARK = "\ue000"  # stands for a citation inside a paragraph's flattened text
 QUOTATION = re.compile(r"“([^“”]*)”")
 LOCATOR = re.compile(r"\bparas?\.?\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*,\s*\d+(?:\s*[-–]\s*\d+)?)*)")
+# A whole locator: ", para. 12", ", paras. 3, 7–9" (nothing else may follow the key).
+WHOLE_LOCATOR = re.compile(r"\s*,?\s*paras?\.\s*[1-9]\d*(?:\s*[-–]\s*[1-9]\d*)?(?:\s*,\s*[1-9]\d*(?:\s*[-–]\s*[1-9]\d*)?)*\s*")
+NOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.M)
+LONG_WORD = 80  # characters: longer than a line of the PDF
+MAX_DEPTH = 12  # lists, quotations and boxes inside one another
 UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
 CAPITALISED_MID_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}")
 
@@ -26,6 +31,8 @@ class Citation:
     prefix: str  # "Lenin, quoted in": who is speaking, when the source quotes someone
     paragraphs: tuple[int, ...]  # () when no locator was given
     locator_text: str
+    group: str = ""  # the citation as written, "[@spartacus, para. 1]", to find its line
+    malformed: bool = False  # a locator that is not "para. N", "paras. N, M–K"
 
 
 @dataclass
@@ -55,7 +62,8 @@ def stringify(inlines: list, para: Paragraph) -> str:
             inner = stringify(content[1], para)
             out.append(f"“{inner}”" if content[0]["t"] == "DoubleQuote" else f"‘{inner}’")
         elif kind == "Cite":
-            para.cites.append([citation_of(c) for c in content[0]])
+            group = stringify(content[1], Paragraph(""))
+            para.cites.append([citation_of(c, group) for c in content[0]])
             out.append(CITE_MARK)
         elif kind == "Note":
             para.notes.append(content)
@@ -64,16 +72,19 @@ def stringify(inlines: list, para: Paragraph) -> str:
     return "".join(out)
 
 
-def citation_of(data: dict) -> Citation:
+def citation_of(data: dict, group: str = "") -> Citation:
     suffix = stringify(data.get("citationSuffix", []), Paragraph(""))
     paragraphs: list[int] = []
     match = LOCATOR.search(suffix)
+    malformed = bool(suffix.strip(" ,")) and not WHOLE_LOCATOR.fullmatch(suffix)
     for item in match.group(1).split(",") if match else []:
         first, _, last = item.replace("–", "-").partition("-")
         first, last = int(first), int(last or first)
+        if last < first:
+            malformed = True
         paragraphs += range(first, last + 1) if last >= first else [first]
     prefix = stringify(data.get("citationPrefix", []), Paragraph("")).strip()
-    return Citation(data["citationId"], prefix, tuple(paragraphs), suffix.strip(" ,"))
+    return Citation(data["citationId"], prefix, tuple(paragraphs), suffix.strip(" ,"), group, malformed)
 
 
 @dataclass
@@ -84,6 +95,28 @@ class Context:
     cited: bool = False  # any citation seen in the snippet
     quoted_words: int = 0
     words: int = 0
+    cites_located: dict = field(default_factory=dict)  # citation text -> how many were located
+    too_deep: bool = False
+
+    def locate_cite(self, cite: Citation) -> dict:
+        """Line and column of this citation (the n-th of identical ones), at its '@key'."""
+        where = {"file": self.snippet.file, "line": self.snippet.line}
+        tokens = cite.group.split()
+        if not tokens or not self.snippet.verbatim:
+            return self.locate("@" + cite.key)
+        pattern = re.compile(r"\s+".join(re.escape(t) for t in tokens))
+        found = list(pattern.finditer(self.snippet.as_written))
+        if not found:
+            return self.locate("@" + cite.key)
+        seen = self.cites_located.get((cite.group, cite.key), 0)
+        self.cites_located[(cite.group, cite.key)] = seen + 1
+        match = found[min(seen, len(found) - 1)]
+        at = self.snippet.as_written.find("@" + cite.key, match.start(), match.end())
+        position = at if at >= 0 else match.start()
+        before = self.snippet.as_written[:position]
+        where["line"] = self.snippet.line + before.count("\n")
+        where["column"] = position - (before.rfind("\n") + 1) + 1
+        return where
 
     def locate(self, needle: str) -> dict:
         """Line and column of the first place the needle's words occur in the snippet."""
@@ -92,9 +125,9 @@ class Context:
         if not words or not self.snippet.verbatim:
             return where
         pattern = re.compile(r"\W+".join(re.escape(w) for w in words))
-        match = pattern.search(self.snippet.markdown)
+        match = pattern.search(self.snippet.as_written)
         if match:
-            before = self.snippet.markdown[:match.start()]
+            before = self.snippet.as_written[:match.start()]
             where["line"] = self.snippet.line + before.count("\n")
             where["column"] = match.start() - (before.rfind("\n") + 1) + 1
         return where
@@ -102,6 +135,8 @@ class Context:
 
 def check_snippet(snippet: Snippet, blocks: list, sources: dict[str, Source], report: Report) -> Context:
     ctx = Context(snippet, sources, report)
+    if snippet.verbatim:
+        check_note_labels(snippet, report)
     walk_blocks(blocks, ctx, needs_cite=not snippet.id.startswith(NO_CITE_SNIPPETS))
     return ctx
 
@@ -110,20 +145,88 @@ def check_snippet(snippet: Snippet, blocks: list, sources: dict[str, Source], re
 NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-", "conflict-")
 
 
-def walk_blocks(blocks: list, ctx: Context, needs_cite: bool) -> None:
+def walk_blocks(blocks: list, ctx: Context, needs_cite: bool, depth: int = 0) -> None:
+    """Every block that can hold text, citations or notes: paragraphs, headings, quotations,
+    boxes (and their titles), lists, definition lists, line blocks, tables and figures."""
+    if depth > MAX_DEPTH:
+        if not ctx.too_deep:
+            ctx.too_deep = True
+            ctx.report.error("markdown.depth", f"lists, quotations or boxes are nested more than {MAX_DEPTH} "
+                             "deep here; no reader can follow that, and the outputs cannot hold it",
+                             **ctx.locate(first_text(blocks)))
+        return
+    inner = depth + 1
     for block in blocks:
         kind, content = block["t"], block.get("c")
         if kind in ("Para", "Plain"):
             check_paragraph(content, ctx, needs_cite)
+        elif kind == "Header":
+            check_heading(content[2], ctx)
+        elif kind == "LineBlock":
+            lines = [node for line in content for node in [*line, {"t": "LineBreak"}]]
+            check_paragraph(lines, ctx, needs_cite)
         elif kind == "BlockQuote":
-            check_block_quote(content, ctx)
+            check_block_quote(content, ctx, inner)
         elif kind == "Div":
-            classes = content[0][1]
-            walk_blocks(content[1], ctx, needs_cite and "no-cite" not in classes)
+            attributes = dict(content[0][2])
+            if "title" in attributes:
+                check_box_title(attributes["title"], ctx)
+            walk_blocks(content[1], ctx, needs_cite and "no-cite" not in content[0][1], inner)
         elif kind in ("BulletList", "OrderedList"):
             items = content if kind == "BulletList" else content[1]
             for item in items:
-                walk_blocks(item, ctx, needs_cite)
+                walk_blocks(item, ctx, needs_cite, inner)
+        elif kind == "DefinitionList":
+            for term, definitions in content:
+                check_paragraph(term, ctx, False)
+                for definition in definitions:
+                    walk_blocks(definition, ctx, needs_cite, inner)
+        elif kind == "Table":
+            _, caption, _, head, bodies, foot = content
+            walk_blocks(caption[1], ctx, False, inner)
+            rows = head[1] + [row for body in bodies for row in body[2] + body[3]] + foot[1]
+            for row in rows:
+                for cell in row[1]:
+                    walk_blocks(cell[4], ctx, False, inner)
+        elif kind == "Figure":
+            walk_blocks(content[1][1], ctx, False, inner)
+            walk_blocks(content[2], ctx, needs_cite, inner)
+
+
+def first_text(blocks) -> str:
+    """The first words inside some blocks (to say where they are)."""
+    stack = [blocks]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict) and node.get("t") == "Str":
+            return node["c"]
+        if isinstance(node, dict):
+            stack.append(node.get("c"))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return ""
+
+
+def check_heading(inlines: list, ctx: Context) -> None:
+    """A heading goes into the contents, the bookmarks and the running heads: no notes there."""
+    para = Paragraph("")
+    para.text = stringify(inlines, para)
+    if para.cites or para.notes:
+        what = "a citation" if para.cites else "a footnote"
+        ctx.report.error("heading.note", f"{what} in a heading would be copied into the contents, the bookmarks "
+                         "and the running heads; cite in the text under the heading",
+                         **ctx.locate(para.text.replace(CITE_MARK, " ")))
+    check_paragraph(inlines, ctx, needs_cite=False)
+
+
+def check_box_title(title: str, ctx: Context) -> None:
+    """A box title is printed as typed (with *italics*): citations, notes and quotations in it
+    would be neither resolved nor checked."""
+    what = ("a citation" if "@" in title else "a footnote" if "[^" in title
+            else "a quotation" if re.search(r'["“”]', title) else None)
+    if what:
+        ctx.report.error("box.title", f"{what} in a box title is printed as typed and cannot be checked; "
+                         "put it in the box's text", **ctx.locate(UNDEFINED_NOTE.sub(" ", title)))
 
 
 def check_paragraph(inlines: list, ctx: Context, needs_cite: bool) -> None:
@@ -131,10 +234,8 @@ def check_paragraph(inlines: list, ctx: Context, needs_cite: bool) -> None:
     para.text = stringify(inlines, para)
     ctx.words += len(para.text.split())
     check_keys(para, ctx)
-    for match in UNDEFINED_NOTE.finditer(para.text):
-        ctx.report.error("note.undefined", f"footnote reference [^{match.group(1).split('-', 1)[-1]}] has no note; "
-                         f"add a line '[^{match.group(1).split('-', 1)[-1]}]: …' to the file",
-                         **ctx.locate("[^" + match.group(1).split("-", 1)[-1] + "]"))
+    check_undefined_notes(para, ctx)
+    check_long_words(para, ctx)
     for match in QUOTATION.finditer(para.text):
         quotation = match.group(1).replace(CITE_MARK, "")
         ctx.quoted_words += len(quotation.split())
@@ -155,6 +256,23 @@ def check_paragraph(inlines: list, ctx: Context, needs_cite: bool) -> None:
                            **ctx.locate(para.text))
 
 
+def check_undefined_notes(para: Paragraph, ctx: Context) -> None:
+    for match in UNDEFINED_NOTE.finditer(para.text):
+        label = match.group(1).split("-", 1)[-1]
+        ctx.report.error("note.undefined", f"footnote reference [^{label}] has no note; "
+                         f"add a line '[^{label}]: …' to the file", **ctx.locate("[^" + label + "]"))
+
+
+def check_long_words(para: Paragraph, ctx: Context) -> None:
+    for word in para.text.replace(CITE_MARK, " ").split():
+        if len(word) > LONG_WORD:
+            kind = "URL" if "://" in word or word.startswith("www.") else "word"
+            ctx.report.warning("text.long-word", f"a {kind} of {len(word):,} characters (‘{short(word, 30)}’) is "
+                               "longer than a line: the PDF breaks it anywhere; shorten it"
+                               + (", or link it: [words](URL)" if kind == "URL" else ""),
+                               **ctx.locate(word[:60]))
+
+
 def note_texts(para: Paragraph) -> list[str]:
     texts = []
     for blocks in para.notes:
@@ -164,16 +282,21 @@ def note_texts(para: Paragraph) -> list[str]:
     return texts
 
 
-def check_block_quote(blocks: list, ctx: Context) -> None:
+def check_block_quote(blocks: list, ctx: Context, depth: int = 1) -> None:
     paragraphs = []
     for block in blocks:
         if block["t"] in ("Para", "Plain"):
             para = Paragraph("")
             para.text = stringify(block["c"], para)
             paragraphs.append(para)
+        else:  # a list, a heading, a quotation inside the quotation
+            walk_blocks([block], ctx, needs_cite=False, depth=depth)
     cites = [c for para in paragraphs for group in para.cites for c in group]
     for para in paragraphs:
         check_keys(para, ctx)
+        check_undefined_notes(para, ctx)
+        for note_blocks in para.notes:
+            walk_blocks(note_blocks, ctx, needs_cite=False, depth=depth)
         quotation = para.text.replace(CITE_MARK, "").strip()
         ctx.words += len(quotation.split())
         ctx.quoted_words += len(quotation.split())
@@ -204,16 +327,40 @@ def check_keys(para: Paragraph, ctx: Context) -> None:
             ctx.report.warning("cite.repeat", f"'@{key}' is cited twice in one note; cite it once with all its "
                                f"paragraphs, e.g. [@{key}, paras. 3, 7]", **ctx.locate("@" + key))
         for cite in group:
+            where = ctx.locate_cite(cite)
             source = ctx.sources.get(cite.key)
             if source is None:
                 ctx.report.error("cite.unknown-key", f"citation key '@{cite.key}' is not in sources/registry.yaml; "
-                                 f"known keys: {', '.join(ctx.sources)}", **ctx.locate("@" + cite.key))
+                                 f"known keys: {', '.join(ctx.sources)}", **where)
+                continue
+            if cite.malformed:
+                ctx.report.error("cite.locator-syntax", f"'{cite.locator_text}' is not a locator; write "
+                                 f"'para. N' or 'paras. N, M–K' with paragraph numbers from 1 to "
+                                 f"{len(source.paragraphs)} (python build.py source {cite.key})", **where)
                 continue
             bad = [n for n in cite.paragraphs if source.paragraph(n) is None]
             if bad:
                 ctx.report.error("cite.bad-locator", f"'{cite.key}' has no paragraph {bad[0]} "
-                                 f"(it has {len(source.paragraphs)}); see python -m book.sources {cite.key}",
-                                 **ctx.locate("@" + cite.key))
+                                 f"(it has {len(source.paragraphs)}); see python build.py source {cite.key}",
+                                 **where)
+
+
+def check_note_labels(snippet: Snippet, report: Report) -> None:
+    """A label defined twice: pandoc keeps one note and drops the other's text."""
+    first: dict[str, int] = {}
+    for match in NOTE_DEFINITION.finditer(snippet.as_written):
+        label = match.group(1)
+        line = snippet.line + snippet.as_written.count("\n", 0, match.start())
+        if label in first:
+            report.error("note.duplicate", f"footnote [^{label}] is defined twice (first at line {first[label]}); "
+                         "give each note its own label", file=snippet.file, line=line, column=1)
+        first.setdefault(label, line)
+    text = snippet.as_written
+    for label, line in first.items():
+        calls = text.count(f"[^{label}]") - text.count(f"[^{label}]:")
+        if calls <= 0:
+            report.warning("note.unused", f"footnote [^{label}] is defined but never called; add [^{label}] "
+                           "where it belongs, or delete the note", file=snippet.file, line=line, column=1)
 
 
 def check_quotation(quotation: str, cites: list[Citation], ctx: Context) -> None:

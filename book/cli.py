@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import traceback
 from pathlib import Path
 
 from rich.console import Console
@@ -25,12 +27,19 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--port", type=int, default=0, help="serve: the port (default: a free one)")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     args = parser.parse_args(argv)
     targets = {"all": ("pdf", "epub", "web"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
                "check": (), "serve": ("web",)}[args.target]
     root = args.root.resolve()
-    options = BuildOptions(root=root, out_dir=(args.out or root / "dist").resolve(), targets=targets,
-                           strict=args.strict, quiet=args.quiet, preview=args.target == "serve")
+    if not root.is_dir():
+        raise BuildError.single("cli.root", f"--root {args.root}: not a folder; give the book's folder "
+                                "(the one that holds chapters/)")
+    out = (args.out or root / "dist").resolve()
+    if out.exists() and not out.is_dir():
+        raise BuildError.single("cli.out", f"--out {args.out}: is a file, not a folder; give a folder to write into")
+    options = BuildOptions(root=root, out_dir=out, targets=targets, strict=args.strict, quiet=args.quiet,
+                           preview=args.target == "serve")
     return options, args.watch, args.port
 
 
@@ -52,6 +61,8 @@ def run_once(options: BuildOptions) -> int:
         console.print(f"build failed: {errors} error(s), {warnings} warning(s); dist/ was left as it was",
                       style="bold red")
         return 1
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line, not a traceback
+        return internal_error(exc)
     print_diagnostics(report.items)
     for line in results:
         console.print(line, markup=False)
@@ -60,11 +71,53 @@ def run_once(options: BuildOptions) -> int:
     return 0
 
 
+DEBUG = {"on": False}  # --debug: show the traceback of an internal error
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the builder, not a problem in the book
+
+
+def internal_error(exc: BaseException) -> int:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+    console.print(f"internal error: {type(exc).__name__}{place}: {exc}. This is a bug in the builder, not in "
+                  "the book: please report it on the project's issue tracker with the command you ran "
+                  "(add --debug to see the traceback)", style="bold red", markup=False, soft_wrap=True)
+    if DEBUG["on"]:
+        console.print("".join(traceback.format_exception(exc)), markup=False, soft_wrap=True)
+    return EXIT_INTERNAL
+
+
 def main(argv: list[str]) -> int:
+    """build.py's entry point: never a traceback for anything a user can do."""
+    DEBUG["on"] = "--debug" in argv
+    previous = signal.signal(signal.SIGTERM, terminated)  # let `finally` clean up on SIGTERM
+    try:
+        return dispatch(argv)
+    except BuildError as exc:
+        print_diagnostics(exc.diagnostics)
+        return 1
+    except KeyboardInterrupt:
+        console.print("interrupted; dist/ was left as it was", style="bold red")
+        return 130
+    except Exception as exc:  # noqa: BLE001
+        return internal_error(exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def dispatch(argv: list[str]) -> int:
     if argv[:1] == ["source"]:  # python build.py source ID [PARA …]: show a source's paragraphs
         from .sources import main as show_source
 
-        return show_source(argv[1:])
+        args = argv[1:]
+        root = ROOT
+        if "--root" in args[:-1]:
+            at = args.index("--root")
+            root, args = Path(args[at + 1]), args[:at] + args[at + 2:]
+        return show_source(args, root / "sources")
     options, watch, port = parse_args(argv)
     if options.preview:  # python build.py serve [--port N]
         from .serve import serve

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .diagnostics import BuildError, Diagnostic
+from .paths import resolve_inside
 from .yamlsource import describe, line_for, load_with_lines, read_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +41,7 @@ class BookConfig(BaseModel):
     subject: str = ""
     publisher: str = ""
     licence: str
-    papers: list[Literal["a4", "letter"]] = ["a4", "letter"]
+    papers: list[Literal["a4", "letter"]] = Field(["a4", "letter"], min_length=1)
     front: list[str] = []
     chapters: list[str] = Field(min_length=1)
 
@@ -51,6 +53,15 @@ class BookConfig(BaseModel):
                 raise ValueError(f"{p!r} must be a .md path inside chapters/")
         return paths
 
+    @field_validator("date")
+    @classmethod
+    def _zip_era(cls, value: dt.date) -> dt.date:
+        # The EPUB is a zip archive, whose timestamps (taken from this date) cannot go before 1980.
+        if value.year < 1980:
+            raise ValueError("the date is the edition's date and must be 1980 or later "
+                             "(the EPUB's zip timestamps cannot go earlier)")
+        return value
+
     @property
     def build_epoch(self) -> int:
         """Seconds since 1970 for the book's date: fixes every timestamp for reproducible files."""
@@ -58,7 +69,7 @@ class BookConfig(BaseModel):
 
 
 def load_book_config(root: Path = ROOT) -> BookConfig:
-    text = read_text(root / BOOK_FILE, BOOK_FILE)
+    text = read_text(root / BOOK_FILE, BOOK_FILE, root)
     data, lines = load_with_lines(text, BOOK_FILE)
     if not isinstance(data, dict):
         raise BuildError.single("config.shape", "the book file must be a YAML mapping", file=BOOK_FILE, line=1)
@@ -71,17 +82,32 @@ def load_book_config(root: Path = ROOT) -> BookConfig:
                        file=BOOK_FILE, line=line_for(lines, err["loc"]))
             for err in exc.errors()
         ]) from None
-    problems = [
-        Diagnostic("error", "config.missing-file",
-                   f"{path} is listed but does not exist; create it or remove it from the list",
-                   file=BOOK_FILE, line=line_for(lines, (key, index)))
-        for key in ("front", "chapters")
-        for index, path in enumerate(getattr(config, key))
-        if not (root / "chapters" / path).is_file()
-    ]
+    problems = []
+    seen: dict[str, str] = {}  # slug -> the path that gave it
+    for key in ("front", "chapters"):
+        for index, path in enumerate(getattr(config, key)):
+            where = {"file": BOOK_FILE, "line": line_for(lines, (key, index))}
+            if resolve_inside(root, root / "chapters" / path) is None:
+                problems.append(Diagnostic("error", "path.outside", f"{path} leads outside the book's folder "
+                                           "(through a symlink); the build reads only files inside the book",
+                                           **where))
+            elif not (root / "chapters" / path).is_file():
+                problems.append(Diagnostic("error", "config.missing-file", f"{path} is listed but does not "
+                                           "exist; create it or remove it from the list", **where))
+            slug = slug_of(path)
+            if slug in seen:
+                what = "is listed twice" if seen[slug] == path else f"has the same name ('{slug}') as {seen[slug]}"
+                problems.append(Diagnostic("error", "config.duplicate-part", f"{path} {what}; every part needs "
+                                           "its own file name, which becomes its id in the outputs", **where))
+            seen.setdefault(slug, path)
     if problems:
         raise BuildError(problems)
     return config
+
+
+def slug_of(path: str) -> str:
+    """'01-life.md' -> 'life'; 'front/how-to-use.md' -> 'how-to-use'."""
+    return re.sub(r"^\d+-", "", Path(path).stem)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ FENCE = ":" * 12
 NOTE_LABEL = re.compile(r"\[\^([^\]\s]+)\]")
 DIV_OPEN = re.compile(r"^\s*:{3,}\s*[{\w]")
 DIV_CLOSE = re.compile(r"^\s*:{3,}\s*$")
+CODE_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+YAML_KEY = re.compile(r"^\s*[\w\"'-][^:]*:(\s|$)")
+# Pandoc's Markdown without the extensions that set document metadata from the text: metadata
+# can make pandoc read files (bibliography:, csl:), and the book's metadata comes from its YAML.
+MARKDOWN = "markdown+smart-yaml_metadata_block-pandoc_title_block-mmd_title_block"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,12 @@ class Snippet:
     file: str  # where the editor wrote it, for messages
     line: int  # 1-based line of the snippet's first line in that file
     verbatim: bool = True  # the text is the file's own lines (False: a YAML value, lines unknown)
+    written: str | None = None  # the text as the editor wrote it, when markdown differs (note labels)
+
+    @property
+    def as_written(self) -> str:
+        """The text in which to find lines and columns for messages."""
+        return self.markdown if self.written is None else self.written
 
 
 def prefix_note_labels(markdown: str, prefix: str) -> str:
@@ -57,8 +68,36 @@ def check_fences(snippet: Snippet) -> list[Diagnostic]:
     return problems
 
 
+def check_metadata_blocks(snippet: Snippet) -> list[Diagnostic]:
+    """A '---' block inside a body is pandoc's YAML metadata, which can name files to read
+    (bibliography, csl): the chapter's own metadata belongs in its front matter only.
+
+    Pandoc's reader has the extension turned off as well; this names the line for the editor."""
+    lines = snippet.markdown.splitlines()
+    problems, fence = [], None
+    for index, text in enumerate(lines):
+        marker = CODE_FENCE.match(text)
+        if marker:  # '---' inside a code block is code
+            if fence is None:
+                fence = marker.group(1)
+            elif marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
+                fence = None
+            continue
+        if fence or text.rstrip() != "---" or (index and lines[index - 1].strip()):
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        closed = any(t.rstrip() in ("---", "...") for t in lines[index + 2:])
+        if following.strip() and closed and YAML_KEY.match(following):
+            problems.append(Diagnostic("error", "markdown.metadata", "a '---' block with YAML inside a chapter's "
+                                       "text is pandoc metadata, which is not allowed here; put metadata in the "
+                                       "front matter, or use '* * *' for a section break",
+                                       file=snippet.file, line=snippet.line + index if snippet.verbatim else snippet.line,
+                                       column=1 if snippet.verbatim else None))
+    return problems
+
+
 def join_snippets(snippets: list[Snippet]) -> str:
-    problems = [p for s in snippets for p in check_fences(s)]
+    problems = [p for s in snippets for p in check_fences(s) + check_metadata_blocks(s)]
     if problems:
         raise BuildError(problems)
     blocks = [f"{FENCE} {{#{s.id} .snippet}}\n{s.markdown.strip()}\n\n{FENCE}" for s in snippets]
@@ -70,7 +109,9 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
 
     Returns its output and its warnings, one per line."""
     pandoc = pypandoc.get_pandoc_path()
-    result = subprocess.run([pandoc, *args], input=text.encode("utf-8"), capture_output=True)
+    # --sandbox: pandoc may read only the files named on its command line (the CSL style), and
+    # never the network, whatever the text asks for.
+    result = subprocess.run([pandoc, "--sandbox", *args], input=text.encode("utf-8"), capture_output=True)
     stderr = result.stderr.decode("utf-8", "replace")
     if result.returncode != 0:
         raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: {stderr.strip()}")
@@ -79,7 +120,7 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
 
 def parse(snippets: list[Snippet]) -> tuple[dict, list[str]]:
     """Markdown -> pandoc AST (as JSON data), and pandoc's warnings."""
-    output, warnings = run_pandoc(["-f", "markdown+smart", "-t", "json"], join_snippets(snippets),
+    output, warnings = run_pandoc(["-f", MARKDOWN, "-t", "json"], join_snippets(snippets),
                                   "reading the Markdown")
     return json.loads(output), warnings
 
@@ -89,7 +130,7 @@ def render(ast: dict, references: list[dict], root: Path, lang: str) -> tuple[st
 
     The bibliography travels inside the AST's metadata, so pandoc reads no file but the style.
     """
-    meta = dict(ast.get("meta", {}))
+    meta = {}  # none from the text: only what the build sets here
     meta["nocite"] = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [
         [{"citationId": "*", "citationPrefix": [], "citationSuffix": [],
           "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],

@@ -25,6 +25,7 @@ from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_a
 from .font_subset import characters_used, subset_font
 from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
+from .paths import image_file
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
 from .templates import MANY_PAGES, environment, index_groups
 
@@ -226,8 +227,8 @@ def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tupl
     for tree in trees.values():
         for image in tree.xpath(".//img[not(ancestor::section[@class='cover'])]"):
             src = image.get("src", "")
-            path = (root / "chapters" / src).resolve() if "://" not in src and not src.startswith("/") else None
-            if path is None or not path.is_relative_to(root.resolve()) or not path.is_file():
+            path = image_file(root, src)
+            if path is None:
                 report.warning("fetch.refused", f"refused to load {src}: the build reads only files inside the "
                                "book's folder and never the network; remove it or copy the file into the book",
                                **view.locate(src))

@@ -7,6 +7,8 @@ from urllib.parse import unquote, urlparse
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
+from .paths import resolve_inside
+
 
 class BookFetcher(URLFetcher):
     """Serves file: URLs below the book's root; refuses everything else and remembers it."""
@@ -19,8 +21,8 @@ class BookFetcher(URLFetcher):
     def fetch(self, url: str, headers=None):
         parsed = urlparse(url)
         if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
-            if path.is_relative_to(self.root) and path.is_file():
+            path = resolve_inside(self.root, Path(unquote(parsed.path)))
+            if path is not None and path.is_file():
                 mime, _ = mimetypes.guess_type(path.name)
                 return URLFetcherResponse(url, path.read_bytes(),
                                           {"Content-Type": mime or "application/octet-stream"})

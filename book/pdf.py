@@ -28,6 +28,7 @@ from .model import BACK_MATTER, BookView, IndexEntry
 from . import pagemap
 from .names import names_kept_whole
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page, read_page_map
+from .processes import die_with_parent, kill_workers
 from .pdf_tags import PDF_VARIANT, tagged
 from .templates import MANY_PAGES, environment, index_groups
 
@@ -193,15 +194,21 @@ def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report) ->
     if workers <= 1:
         return {paper: write_pdf(view, root, paper, report) for paper in papers}
     _SHARED["view"] = view
+    # Workers die with the build (killed, interrupted, or failed): none is left laying out.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
-            results = {}
-            for paper, future in futures.items():
-                results[paper], items = future.result()
-                report.items.extend(item for item in items if item not in report.items)
-            return results
+        futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
+        results = {}
+        for paper, future in futures.items():
+            results[paper], items = future.result()
+            report.items.extend(item for item in items if item not in report.items)
+        return results
+    except BaseException:
+        kill_workers(pool)
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         _SHARED.clear()
 
 

@@ -12,9 +12,12 @@ from .config import BookConfig, load_book_config
 from .conflicts import Register, check_register, load_register, register_snippets
 from .convert import Snippet
 from .diagnostics import BuildError, Report
+from .policy import check_policy
 from .sources import Source, check_registry, load_registry
 
 REGISTRY = "sources/registry.yaml"
+# Pandoc's warnings about notes give lines in its own joined input; the check reports these itself.
+PANDOC_NOTE_WARNINGS = ("Duplicate note reference", "defined at line")
 
 
 @dataclass
@@ -45,7 +48,7 @@ def make_snippets(parts: list[Part], apparatus: Apparatus, sources: dict[str, So
         snippets += [Snippet(f"aim-{slug}-{i}", text, part.path, line("aims", i), False)
                      for i, text in enumerate(meta.aims)]
         snippets.append(Snippet(f"body-{slug}", convert.prefix_note_labels(part.body, slug),
-                                part.path, part.body_line))
+                                part.path, part.body_line, written=part.body))
         if meta.summary:
             snippets.append(Snippet(f"summary-{slug}", meta.summary, part.path, line("summary"), False))
         snippets += [Snippet(f"question-{slug}-{i}", text, part.path, line("questions", i), False)
@@ -78,7 +81,8 @@ def gather(root: Path) -> Gathered:
     snippets = make_snippets(parts, apparatus, sources) + register_snippets(register)
     ast, warnings = convert.parse(snippets)
     for line in warnings:
-        report.warning("pandoc.warning", line)
+        if not any(known in line for known in PANDOC_NOTE_WARNINGS):  # the check names file and line itself
+            report.warning("pandoc.warning", line)
     gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register)
     run_checks(gathered)
     return gathered
@@ -93,6 +97,8 @@ def snippet_blocks(ast: dict) -> dict[str, list]:
 def run_checks(book: Gathered) -> None:
     blocks = snippet_blocks(book.ast)
     report = book.report
+    for snippet in book.snippets:
+        check_policy(snippet, blocks.get(snippet.id, []), report)
     contexts = {s.id: check_snippet(s, blocks.get(s.id, []), book.sources, report) for s in book.snippets}
     terms = {t.id for t in book.apparatus.terms}
     slugs = {p.slug for p in book.chapters}

@@ -11,10 +11,24 @@ WATCHED = ("chapters", "styles", "sources", "book/templates")
 
 
 class BookFilter(DefaultFilter):
-    """Source files only: not dist/, not editor swap files."""
+    """Source files only: not the output folder (wherever it is), not staging, not swap files."""
+
+    def __init__(self, out_dir: Path):
+        super().__init__()
+        self.out_dir = out_dir.resolve()
 
     def __call__(self, change, path: str) -> bool:
-        return super().__call__(change, path) and not path.endswith((".swp", "~")) and "/dist/" not in path
+        where = Path(path)
+        return (super().__call__(change, path) and not path.endswith((".swp", "~"))
+                and not where.is_relative_to(self.out_dir) and not where.resolve().is_relative_to(self.out_dir)
+                and not any(part.startswith(".building-") for part in where.parts))
+
+
+def shown(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
 
 
 def watch_and_build(options, run_once, console: Console) -> int:
@@ -25,14 +39,14 @@ def watch_and_build(options, run_once, console: Console) -> int:
     try:
         # watchfiles debounces (waits for changes to settle) and groups events into one set; the
         # empty set it yields on a timeout tells us the watcher is live, so say so only then.
-        for changes in watch(*paths, watch_filter=BookFilter(), debounce=400, step=100,
+        for changes in watch(*paths, watch_filter=BookFilter(options.out_dir), debounce=400, step=100,
                              yield_on_timeout=True, rust_timeout=300):
             if not changes:
                 if not announced:
                     console.print(f"watching {', '.join(str(p.relative_to(root)) for p in paths)} (Ctrl+C to stop)")
                     announced = True
                 continue
-            names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
+            names = sorted({shown(p, root) for _, p in changes})
             console.print(f"changed: {', '.join(names)}")
             started = time.perf_counter()
             status = run_once(options)  # a failed build is reported; the loop keeps watching

@@ -102,8 +102,9 @@ def test_watch_rebuilds_after_a_save_and_survives_a_failed_build(tiny, tmp_path)
     import time
 
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "epub", "--watch", "--root", str(tiny),
-                                "--out", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True,
+                                "--out", str(tmp_path / "out")], stderr=subprocess.PIPE, bufsize=0,
                                env={**os.environ, "COLUMNS": "200"})
+    # Unbuffered bytes: a buffered reader can hold lines that select() then never reports.
     lines: list[str] = []
 
     def wait_for(text: str, seconds: float = 60) -> None:
@@ -111,7 +112,7 @@ def test_watch_rebuilds_after_a_save_and_survives_a_failed_build(tiny, tmp_path)
         while time.monotonic() < deadline:
             ready, _, _ = select.select([process.stderr], [], [], 0.5)
             if ready:
-                lines.append(process.stderr.readline())
+                lines.append(process.stderr.readline().decode("utf-8", "replace"))
                 if text in lines[-1]:
                     return
         raise AssertionError(f"no {text!r} in {lines}")
