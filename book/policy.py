@@ -19,7 +19,8 @@ from .paths import IMAGE_TYPES
 INLINE_TAGS = {"br", "wbr", "span", "em", "strong", "i", "b", "sub", "sup", "small", "abbr", "cite",
                "s", "u", "mark", "bdi", "bdo", "dfn", "kbd", "var", "samp"}
 HTML_ATTRIBUTES = {"class", "lang", "dir", "title"}
-MARKDOWN_ATTRIBUTES = {"title", "lang", "dir", "width", "height"}
+# The book's own attributes too: ix (an index mark) and conflict (names a register entry).
+MARKDOWN_ATTRIBUTES = {"title", "lang", "dir", "width", "height", "ix", "conflict"}
 LINK_SCHEMES = {"http", "https", "mailto"}
 # Where each kind of node keeps its attributes (id, classes, key-value pairs).
 ATTR_AT = {"Div": 0, "Span": 0, "CodeBlock": 0, "Code": 0, "Link": 0, "Image": 0, "Figure": 0, "Table": 0,

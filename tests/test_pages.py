@@ -165,10 +165,18 @@ def test_an_epub_built_alone_is_byte_identical_with_or_without_the_cache(tmp_pat
 
 
 def test_a_torn_or_corrupt_cache_entry_is_never_used(tmp_path):
+    """Neither the page map nor the last build's pages (the PDF's one-pass guess) is trusted."""
     root = make_root(tmp_path, "tiny")
     good = run_build(root, tmp_path / "good", targets=("epub",))
-    (entry,) = (root / ".cache" / "pagemap").glob("*.json")
+    cache = root / ".cache" / "pagemap"
+    (entry,) = [p for p in cache.glob("*.json") if not p.name.startswith("last-pages-")]
+    guess = cache / "last-pages-a4.json"
     for damage in (entry.read_bytes()[:100], b'{"labels": ["i"], "words": [], "starts": [5, 1], "anchors": {}}'):
         entry.write_bytes(damage)
+        guess.write_bytes(damage)
         again = run_build(root, tmp_path / "again", targets=("epub",))
         assert again.epub.read_bytes() == good.epub.read_bytes()
+    guess.write_text('{"ix-1": 40, "ix-2": 0}')  # a wrong guess: the layout must still come out right
+    entry.unlink()
+    wrong = run_build(root, tmp_path / "wrong", targets=("epub",))
+    assert wrong.epub.read_bytes() == good.epub.read_bytes()
