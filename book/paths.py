@@ -31,3 +31,16 @@ def image_file(root: Path, src: str) -> Path | None:
     if path is None or path.suffix.lower() not in IMAGE_TYPES or not path.is_file():
         return None
     return path
+
+
+def files_leading_outside(root: Path, folder: str) -> list[str]:
+    """The files under root/folder (the folder itself included) that lead outside the book
+    through a symlink, as paths relative to root: the writers read styles and fonts by name."""
+    root = Path(root).resolve()
+    base = root / folder
+    if not base.exists():
+        return []
+    if resolve_inside(root, base) is None:
+        return [folder]
+    return sorted(str(path.relative_to(root)) for path in base.rglob("*")
+                  if (path.is_symlink() or path.is_file()) and resolve_inside(root, path) is None)

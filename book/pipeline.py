@@ -12,6 +12,7 @@ from .config import BookConfig, load_book_config
 from .conflicts import Register, check_register, load_register, register_snippets
 from .convert import Snippet
 from .diagnostics import BuildError, Report
+from .paths import files_leading_outside
 from .policy import check_policy
 from .sources import Source, check_registry, load_registry
 
@@ -75,6 +76,9 @@ def gather(root: Path) -> Gathered:
     apparatus = load_apparatus(root)
     register = load_register(root)
     report = Report()
+    for path in files_leading_outside(root, "styles"):
+        report.error("path.outside", "this file (or the symlink it is) leads outside the book's folder; "
+                     "the build reads only files inside the book: copy the file into the book", file=path)
     for problem in check_registry(root / "sources"):
         report.error("sources.registry", problem, file=REGISTRY)
     sources = load_registry(root / "sources")

@@ -188,6 +188,17 @@ def test_chapters_folder_symlinked_outside_the_book_is_refused(capsys, book, dis
     assert_failed_cleanly(result, before, "chapters/book.yaml: error: … [path.outside]")
 
 
+def test_stylesheet_symlinked_outside_the_book_is_refused(capsys, book, dist):
+    """The EPUB packs its stylesheet's text: a symlinked one would carry any file into it."""
+    css = book / "styles/epub.css"
+    copy = book.parent / "epub.css"
+    copy.write_text(css.read_text() + f"/* {SECRET} */\n")
+    css.unlink()
+    css.symlink_to(copy)
+    before = snapshot(dist)
+    assert_failed_cleanly(build(capsys, book, dist, "epub"), before, "styles/epub.css: error: … [path.outside]")
+
+
 def test_apparatus_file_symlinked_outside_the_book_is_refused(capsys, book, dist):
     glossary = book / "chapters/glossary.yaml"
     copy = book.parent / "glossary.yaml"
