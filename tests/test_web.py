@@ -229,6 +229,8 @@ def test_the_index_shows_a4_page_numbers_that_open_the_exact_place(site):
     wrong = []
     for ref in refs:
         file, _, anchor = ref.get("href").partition("#")
+        if anchor == "disagreements":  # the index's entry for the register's own page
+            continue
         assert re.fullmatch(r"ixf?-\d+", anchor), ref.get("href")  # the marked word itself
         assert anchor in pages[file], ref.get("href")
         if pages[file][anchor] != ref.text:
