@@ -86,6 +86,16 @@ def assert_failed_cleanly(result: Run, before: dict[str, str], *diagnostics: str
     assert_no_secret(result)
 
 
+def assert_appended_text_fails_at_its_place(capsys, book, dist, markdown, needle, code) -> None:
+    """Markdown added to the chapter fails the build with code at the line and column of needle."""
+    first = append(book, "\n" + markdown + "\n") + 1
+    line, column = next((first + n, text.index(needle) + 1) for n, text in enumerate(markdown.splitlines())
+                        if needle in text)
+    before = snapshot(dist)
+    result = build(capsys, book, dist, "epub")
+    assert_failed_cleanly(result, before, f"{CHAPTER}:{line}:{column}: error: … [{code}]")
+
+
 def matches(line: str, expected: str) -> bool:
     """'FILE:LINE:COL: error: … [code]': the location, severity and code exact, the message a part."""
     head, _, rest = expected.partition(" … ")
@@ -287,12 +297,7 @@ RAW = [
 
 @pytest.mark.parametrize("markdown, needle, code", [case[1:] for case in RAW], ids=[case[0] for case in RAW])
 def test_raw_html_outside_the_allow_list_is_an_error_at_its_line(capsys, book, dist, markdown, needle, code):
-    first = append(book, "\n" + markdown + "\n") + 1
-    line, column = next((first + n, text.index(needle) + 1) for n, text in enumerate(markdown.splitlines())
-                        if needle in text)
-    before = snapshot(dist)
-    result = build(capsys, book, dist, "epub")
-    assert_failed_cleanly(result, before, f"{CHAPTER}:{line}:{column}: error: … [{code}]")
+    assert_appended_text_fails_at_its_place(capsys, book, dist, markdown, needle, code)
 
 
 def test_raw_html_in_a_yaml_value_is_an_error_at_its_entry(capsys, book, dist):
@@ -641,12 +646,7 @@ CONSTRUCTS = [
 
 @pytest.mark.parametrize("markdown, needle, code", [c[1:] for c in CONSTRUCTS], ids=[c[0] for c in CONSTRUCTS])
 def test_every_construct_is_checked(capsys, book, dist, markdown, needle, code):
-    first = append(book, "\n" + markdown + "\n") + 1
-    line, column = next((first + n, text.index(needle) + 1) for n, text in enumerate(markdown.splitlines())
-                        if needle in text)
-    before = snapshot(dist)
-    result = build(capsys, book, dist, "epub")
-    assert_failed_cleanly(result, before, f"{CHAPTER}:{line}:{column}: error: … [{code}]")
+    assert_appended_text_fails_at_its_place(capsys, book, dist, markdown, needle, code)
 
 
 def test_a_long_word_and_a_long_url_are_warned_of_and_stay_on_the_page(capsys, book, dist):
