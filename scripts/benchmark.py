@@ -97,7 +97,7 @@ def main() -> int:
     rows.append(measure("check (read, parse, verify quotations)", lambda: book_holder.setdefault("book", gather(ROOT)), 1))
     rows.append(measure("check again (warm)", lambda: gather(ROOT), 3))
     rows.append(measure("render HTML (pandoc + citeproc + enrich)", lambda: book_holder.setdefault("view", render_view(book_holder["book"])), 1))
-    rows.append(measure("PDF, A4 (two layout passes)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
+    rows.append(measure("PDF, A4 (warm: one layout pass)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
     page_map = edition_page_map(book_holder["view"], ROOT)  # cached by the PDF above
     rows.append(measure("EPUB", lambda: write_epub(book_holder["view"], ROOT, Report(), page_map), 1))
     rows.append(measure("web edition (pages, page markers, Pagefind)", lambda: web_site(book_holder["view"], page_map), 1))
