@@ -180,6 +180,15 @@ def outside_chapter(book: Path) -> Path:
     return path
 
 
+def link_to_secret_copy(book: Path, rel: str, secret_line: str) -> None:
+    """Replace a file of the book by a symlink to a copy beside the book that carries the secret."""
+    path = book / rel
+    copy = book.parent / path.name
+    copy.write_text(path.read_text() + secret_line)
+    path.unlink()
+    path.symlink_to(copy)
+
+
 def test_chapter_symlinked_outside_the_book_is_refused(capsys, book, dist):
     chapter = book / CHAPTER
     chapter.unlink()
@@ -200,21 +209,13 @@ def test_chapters_folder_symlinked_outside_the_book_is_refused(capsys, book, dis
 
 def test_stylesheet_symlinked_outside_the_book_is_refused(capsys, book, dist):
     """The EPUB packs its stylesheet's text: a symlinked one would carry any file into it."""
-    css = book / "styles/epub.css"
-    copy = book.parent / "epub.css"
-    copy.write_text(css.read_text() + f"/* {SECRET} */\n")
-    css.unlink()
-    css.symlink_to(copy)
+    link_to_secret_copy(book, "styles/epub.css", f"/* {SECRET} */\n")
     before = snapshot(dist)
     assert_failed_cleanly(build(capsys, book, dist, "epub"), before, "styles/epub.css: error: … [path.outside]")
 
 
 def test_apparatus_file_symlinked_outside_the_book_is_refused(capsys, book, dist):
-    glossary = book / "chapters/glossary.yaml"
-    copy = book.parent / "glossary.yaml"
-    copy.write_text(glossary.read_text() + f"# {SECRET}\n")
-    glossary.unlink()
-    glossary.symlink_to(copy)
+    link_to_secret_copy(book, "chapters/glossary.yaml", f"# {SECRET}\n")
     before = snapshot(dist)
     assert_failed_cleanly(build(capsys, book, dist), before, "chapters/glossary.yaml: error: … [path.outside]")
 
