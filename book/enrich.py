@@ -44,7 +44,7 @@ class Marker:
 
 def enrich(view: BookView, apparatus: Apparatus) -> None:
     marker = Marker(apparatus)
-    places: dict[str, list[tuple[str, PartView, str]]] = defaultdict(list)  # (anchor, part, section)
+    places: dict[str, list[tuple[str, PartView]]] = defaultdict(list)  # (anchor, part)
     counter = iter(range(1, 10**9))
     discussed: dict[str, list[tuple[str, str]]] = defaultdict(list)  # conflict id -> [(anchor, part title)]
     for part in view.parts:
@@ -149,20 +149,19 @@ def mark_explicit(root, part: PartView, places, counter) -> None:
     """[the Lubyanka]{ix="Lubyanka prison"}: an editor's own index entry."""
     for span in root.xpath(".//span[@data-ix]"):
         anchor = anchor_id(part, counter)
-        places[span.attrib.pop("data-ix")].append((anchor, part, ""))
+        places[span.attrib.pop("data-ix")].append((anchor, part))
         span.set("id", anchor)
         span.set("class", "ix")
 
 
 def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter) -> None:
-    section = [""]  # the title of the section being read, for the e-book's index
 
     def split(text: str, in_heading: bool):
         pieces, last, lead = [], 0, None
         for match in marker.pattern.finditer(text):
             heading, term_id = marker.entry_of[match.group(1)]
             anchor = anchor_id(part, counter)
-            places[heading].append((anchor, part, section[0]))
+            places[heading].append((anchor, part))
             if term_id and part.kind == "chapter" and term_id not in linked and not in_heading:
                 linked.add(term_id)
                 element = html.Element("a", {"class": "ix gloss", "id": anchor, "href": f"#term-{term_id}"})
@@ -183,8 +182,6 @@ def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter
     def visit(element, in_heading: bool) -> None:
         if element.tag in SKIP_TAGS or "ix" in (element.get("class") or "").split():
             return
-        if element.tag == "h2":
-            section[0] = element.text_content().strip()
         in_heading = in_heading or element.tag in HEADINGS or "box-title" in (element.get("class") or "")
         children = list(element)
         if element.text:
@@ -250,17 +247,9 @@ def mark_russian(root) -> None:
 def build_index(places) -> list[IndexEntry]:
     entries = []
     for heading, marks in places.items():
-        titles = list(dict.fromkeys(part.title for _, part, _ in marks))
-        groups = [(title, [anchor for anchor, part, _ in marks if part.title == title]) for title in titles]
-        sections = []
-        for title in titles:
-            first_in_section: dict[str, str] = {}
-            for anchor, part, section in marks:
-                if part.title == title:
-                    first_in_section.setdefault(section or "opening", anchor)
-            sections.append((title, list(first_in_section.items())))
-        entries.append(IndexEntry(heading, sort_key(heading), [anchor for anchor, _, _ in marks], groups,
-                                  sections=sections))
+        titles = list(dict.fromkeys(part.title for _, part in marks))
+        groups = [(title, [anchor for anchor, part in marks if part.title == title]) for title in titles]
+        entries.append(IndexEntry(heading, sort_key(heading), [anchor for anchor, _ in marks], groups))
     return sorted(entries, key=lambda e: e.sort_key)
 
 

@@ -115,12 +115,10 @@ class IndexEntry:
     sort_key: str
     anchors: list[str]  # ids of the marked places, in book order
     groups: list = field(default_factory=list)  # [(part title, [anchors])], in book order
-    # For the PDF: the page references to print, as (anchor, css class): one per page, with runs
+    # The page references to print in every format, as (anchor, css class): one per page, with runs
     # of three or more consecutive pages printed as ranges (first, then "range-end").
     refs: list = field(default_factory=list)
     group_refs: list = field(default_factory=list)  # [(part title, refs)]
-    # For the EPUB: [(part title, [(section title, first anchor in that section)])]
-    sections: list = field(default_factory=list)
     see: str = ""  # a cross-reference instead of places: "NEP, see New Economic Policy"
 
 

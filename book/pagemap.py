@@ -129,7 +129,7 @@ def one_per_page(entries: list[IndexEntry], pages: dict[str, int]) -> list[Index
         return result
 
     return [IndexEntry(e.heading, e.sort_key, e.anchors, e.groups, refs(e.anchors),
-                       [(title, refs(anchors)) for title, anchors in e.groups], e.sections, e.see)
+                       [(title, refs(anchors)) for title, anchors in e.groups], e.see)
             for e in entries]
 
 
