@@ -3,14 +3,14 @@
 Each part's HTML goes through the same steps as in the EPUB (notes placed per page, the A4
 edition's page-break markers, links across files), then into the site's page shell
 (book/templates/web/). Notes sit beside their call (margin notes on wide screens, pop-ups on
-narrow ones); glossary links carry their definition as a tooltip. Pagefind indexes the finished
-pages for search. The same input gives the same bytes: file order, names and contents are fixed.
+narrow ones); glossary links carry their definition as a tooltip. Every paragraph goes into the
+search data (book/web_search.py) that the search page indexes in the browser. The same input
+gives the same bytes: file order, names and contents are fixed.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +25,13 @@ from . import pagemap
 from .model import BACK_MATTER, BookView
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
 from .templates import MANY_PAGES, environment, index_groups
+from .web_search import DATA_FILE, search_records, search_script
 
-ASSETS = ("web.css", "web.js", "search.js", "icon.svg")  # from styles/web/, shipped in assets/
+ASSETS = ("web.css", "web.js", "search.js", "icon.svg", "vendor/minisearch.js", "vendor/minisearch-LICENSE.txt")
+# (from styles/web/, shipped in assets/)
 FONT_SUFFIX = ".otf"
 # The book's index is "index" in the model; a site's index.html is its home page.
 FILE_OF_BACK = {"index": "book-index"}
-PAGEFIND_UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
-                   "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
 PARAGRAPHS = ("p", "li", "dd", "blockquote", "td")  # blocks a search result can jump to
 
 
@@ -57,7 +57,8 @@ def pages_of(view: BookView, page_map: PageMap) -> list[WebPage]:
     context = template_context(view, page_map)
     part = env.get_template("web/part.html.j2")
     pages = [WebPage("index.html", "Title page and contents",
-                     env.get_template("web/home.html.j2").render(back=back_pages(), **context), "home")]
+                     env.get_template("web/home.html.j2").render(back=back_pages(), **context), "home",
+                     searchable=False)]  # the title page and contents: every result would be there too
     pages += [WebPage(f"{p.slug}.html", p.title, part.render(part=p, **context), "front") for p in view.front]
     pages += [WebPage(f"chapter-{p.number}.html", f"{p.number}. {p.title}", part.render(part=p, **context), "chapter")
               for p in view.chapters]
@@ -88,10 +89,10 @@ def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElem
                                       "class": "noteref", "role": "doc-noteref",
                                       "aria-label": f"Note {number}"})
             call.text = str(number)
-            sup = html.Element("sup", {"epub:type": "noteref", "data-pagefind-ignore": "all"})
+            sup = html.Element("sup", {"epub:type": "noteref"})
             sup.append(call)
             aside = html.Element("span", {"id": f"{stem}-note-{number}", "class": "sidenote notes",
-                                          "role": "doc-footnote", "data-pagefind-ignore": "all"})
+                                          "role": "doc-footnote"})
             back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number",
                                       "aria-label": f"Back to the text of note {number}"})
             back.text = f"{number}."
@@ -133,8 +134,7 @@ def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]
                 continue
             tip_id = f"{stem}-tip-{number}"
             wrap = html.Element("span", {"class": "gloss-wrap"})
-            tip = html.Element("span", {"class": "gloss-tip", "role": "tooltip", "id": tip_id,
-                                        "data-pagefind-ignore": "all"})
+            tip = html.Element("span", {"class": "gloss-tip", "role": "tooltip", "id": tip_id})
             tip.text = definitions[term]
             link.set("aria-describedby", tip_id)
             link.addprevious(wrap)
@@ -151,8 +151,7 @@ def definition_text(definition: str) -> str:
     return " ".join(root.text_content().split())
 
 
-def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, folder: Path,
-               search: bool = True) -> int:
+def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, folder: Path) -> int:
     """The site, written into folder (created, must not exist). Returns the number of files."""
     env = environment()
     pages = pages_of(view, page_map)
@@ -187,8 +186,7 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
         (folder / page.file_name).write_text(markup, encoding="utf-8")
 
     write_assets(root, folder)
-    if search:
-        run_pagefind(folder)
+    (folder / "assets" / DATA_FILE).write_text(search_script(search_records(pages, trees)), encoding="utf-8")
     return sum(1 for p in folder.rglob("*") if p.is_file())
 
 
@@ -200,33 +198,12 @@ def write_assets(root: Path, folder: Path) -> None:
     fonts_css = (styles / "fonts.css").read_text(encoding="utf-8")
     web_css = (styles / "web" / "web.css").read_text(encoding="utf-8")
     (assets / "web.css").write_text(fonts_css + web_css, encoding="utf-8")
+    (assets / "vendor").mkdir(exist_ok=True)
     for name in ASSETS[1:]:
         shutil.copyfile(styles / "web" / name, assets / name)
     for font in sorted((styles / "fonts").iterdir()):
         if font.suffix in (FONT_SUFFIX, ".txt"):
             shutil.copyfile(font, assets / "fonts" / font.name)
-
-
-def pagefind_binary() -> str:
-    try:
-        from pagefind_bin_extended import get_executable
-    except ImportError:
-        from pagefind_bin import get_executable  # the plain build indexes English as well
-    return str(get_executable())
-
-
-def run_pagefind(folder: Path) -> None:
-    """Index the site with Pagefind (its binary comes in a PyPI wheel), offline, into pagefind/."""
-    try:
-        binary = pagefind_binary()
-    except (ImportError, FileNotFoundError) as exc:
-        raise BuildError.single("web.pagefind", f"Pagefind is not installed ({exc}); run ./setup.sh") from None
-    done = subprocess.run([binary, "--site", str(folder), "--output-subdir", "pagefind", "--quiet"],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BuildError.single("web.pagefind", f"Pagefind failed: {done.stderr.strip() or done.stdout.strip()}")
-    for name in PAGEFIND_UNUSED:  # its ready-made interfaces: search.js uses the search API itself
-        (folder / "pagefind" / name).unlink(missing_ok=True)
 
 
 def build_site(view: BookView, options, report: Report, staging: Path, page_map: PageMap | None,

@@ -100,7 +100,7 @@ def main() -> int:
     rows.append(measure("PDF, A4 (warm: one layout pass)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
     page_map = edition_page_map(book_holder["view"], ROOT)  # cached by the PDF above
     rows.append(measure("EPUB", lambda: write_epub(book_holder["view"], ROOT, Report(), page_map), 1))
-    rows.append(measure("web edition (pages, page markers, Pagefind)", lambda: web_site(book_holder["view"], page_map), 1))
+    rows.append(measure("web edition (pages, page markers, search data)", lambda: web_site(book_holder["view"], page_map), 1))
     if Path("/usr/bin/chromium").exists():
         rows.append(("serve: save a paragraph -> seen in the browser", save_to_browser(), 0.0, None))
     print(f"{'stage':45} {'seconds':>8} {'× baseline':>11} {'+peak MiB':>10}")
