@@ -43,7 +43,7 @@ class Card:
     fields: list[str]  # HTML, in the order of DECKS[deck]'s fields
     front: str  # plain text, for the CSV
     back: str  # plain text, for the CSV
-    sort: str  # what Anki's browser sorts the notes by
+    sort: str  # the sort field's text, as Anki keeps it (without HTML): its browser sorts by it
     tags: list[str] = field(default_factory=list)
 
 
@@ -94,7 +94,7 @@ def person_card(person, view: BookView) -> Card:
                   sources(text))
     return Card("people", person.id, [str(escape(person.name)), str(escape(person.dates)),
                                       str(escape(person.cyrillic)), text.html, str(escape(variants)),
-                                      text.sources_html, person.id], person.name, back, person.sort)
+                                      text.sources_html, person.id], person.name, back, person.name)
 
 
 def date_card(event, view: BookView, chapter) -> Card:

@@ -25,12 +25,16 @@ def write_flashcards(view: BookView, root: Path) -> list[tuple[str, bytes, str]]
     slug = view.config.slug
     cards = cards_of(view)
     counts = {key: sum(c.deck == key for c in cards) for key in DECKS}
-    extent = ", ".join(f"{n} {DECKS[key][0].lower()}" for key, n in counts.items())
-    files = [(f"{slug}-flashcards.apkg", write_apkg(cards, view.config, root), f"{len(cards)} cards ({extent})")]
+    extent = ", ".join(f"{DECKS[key][0].lower()} {n}" for key, n in counts.items())
+    files = [(f"{slug}-flashcards.apkg", write_apkg(cards, view.config, root), f"{number(len(cards))} ({extent})")]
     for key in DECKS:
         files.append((f"{slug}-flashcards-{key}.csv", csv_bytes([c for c in cards if c.deck == key]),
-                      f"{counts[key]} cards"))
+                      number(counts[key])))
     return files
+
+
+def number(cards: int) -> str:
+    return f"{cards} card" if cards == 1 else f"{cards} cards"
 
 
 def csv_bytes(cards: list[Card]) -> bytes:
