@@ -214,3 +214,12 @@ def test_every_timeline_entry_needs_an_id_of_its_own(tmp_path):
 def test_the_default_build_makes_the_flashcards():
     assert "flashcards" in parse_args([])[0].targets
     assert parse_args(["flashcards"])[0].targets == ("flashcards",)
+
+
+def test_the_card_style_leaves_colours_to_anki_so_night_mode_works(deck):
+    for model in deck.models.values():
+        if model["name"].startswith("Nikolai Bukharin: "):
+            declarations = [d.strip() for rule in model["css"].split("}") for d in rule.partition("{")[2].split(";")]
+            properties = {d.partition(":")[0].strip() for d in declarations if d}
+            assert "font-size" in properties
+            assert not properties & {"color", "background", "background-color"}, model["name"]
