@@ -47,6 +47,7 @@ class Subject(BaseModel):
 
 class Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9-]+$")  # the event's name for good: flashcards know it by this
     date: str
     when: str
     event: str

@@ -112,6 +112,14 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
         from .web import build_site
 
         results.append(build_site(view, options, book.report, staging, page_map, progress, task))
+    if "flashcards" in options.targets:  # the Anki deck and its CSV files: book/flashcards.py
+        from .flashcards import write_flashcards
+
+        progress.update(task, description="making the flashcards")
+        t0 = time.perf_counter()
+        for name, data, extent in write_flashcards(view, options.root):
+            (staging / name).write_bytes(data)
+            results.append(summary_line(options.out_dir / name, extent, len(data), time.perf_counter() - t0))
 
 
 def install(staging: Path, out_dir: Path) -> None:

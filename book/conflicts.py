@@ -184,8 +184,8 @@ def check_apparatus(register: Register, apparatus: Apparatus, snippets: list[Sni
     people = {p.id for p in apparatus.people}
     terms = {t.id for t in apparatus.terms}
     events: dict[str, list[str]] = {}
-    for index, event in enumerate(apparatus.events):
-        events.setdefault(event.date, []).append(f"event-{index}")
+    for event in apparatus.events:
+        events.setdefault(event.date, []).append(f"event-{event.id}")
     entries = [s for s in snippets if s.id.startswith(("person-", "term-", "event-"))]
     for i, entry in enumerate(register.entries):
         touched: list[str] = []

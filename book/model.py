@@ -77,6 +77,7 @@ class EventView:
     chapter_slug: str
     chapter_title: str
     year: str
+    id: str = ""  # the timeline entry's stable id
 
 
 @dataclass
@@ -170,8 +171,8 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
                              for i, item in enumerate(meta.further_reading)],
         ))
     titles = {p.slug: p.title for p in parts}
-    events = [EventView(e.date, e.when, rendered.inline(f"event-{i}"), e.chapter, titles.get(e.chapter, ""),
-                        e.date[:4]) for i, e in enumerate(book.apparatus.events)]
+    events = [EventView(e.date, e.when, rendered.inline(f"event-{e.id}"), e.chapter, titles.get(e.chapter, ""),
+                        e.date[:4], e.id) for e in book.apparatus.events]
     people = sorted((PersonView(p.id, p.name, p.sort, p.cyrillic, p.dates, spelled_otherwise(p.name, p.variants),
                                 rendered.inline(f"person-{p.id}")) for p in book.apparatus.people),
                     key=lambda p: p.sort.casefold())

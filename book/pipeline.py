@@ -61,7 +61,7 @@ def make_snippets(parts: list[Part], apparatus: Apparatus, sources: dict[str, So
                  for i, t in enumerate(apparatus.terms)]
     snippets += [Snippet(f"person-{p.id}", p.about, people, apparatus.line(people, i, "about"), False)
                  for i, p in enumerate(apparatus.people)]
-    snippets += [Snippet(f"event-{i}", e.event, timeline, apparatus.line(timeline, i, "event"), False)
+    snippets += [Snippet(f"event-{e.id}", e.event, timeline, apparatus.line(timeline, i, "event"), False)
                  for i, e in enumerate(apparatus.events)]
     snippets += [Snippet(f"srcnote-{sid}", src.meta.get("note", ""), REGISTRY, 1, False)
                  for sid, src in sources.items() if src.meta.get("note")]
