@@ -13,10 +13,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from . import convert
+from . import incremental
 from .diagnostics import BuildError, Report
 from .enrich import enrich
-from .html import split_pandoc_html
 from .model import BookView, build_view
 from .pipeline import Gathered, gather, require_clean
 from .processes import folder_lock, staging_folder
@@ -24,11 +23,11 @@ from .sources import csl_items
 
 
 def render_view(book: Gathered) -> BookView:
-    markup, warnings = convert.render(book.ast, csl_items(book.sources), book.config_root,
-                                       book.config.citation_locale)
+    rendered, warnings = incremental.render(book.ast, book.parsed, csl_items(book.sources), book.config_root,
+                                            book.config.citation_locale)
     for line in warnings:
         book.report.warning("pandoc.warning", line)
-    view = build_view(book, split_pandoc_html(markup))
+    view = build_view(book, rendered)
     enrich(view, book.apparatus)
     indexed = {entry.heading for entry in view.index}
     for number, person in enumerate(book.apparatus.people):
