@@ -84,6 +84,10 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
             name = f"{slug}-{paper}.pdf"
             (staging / name).write_bytes(result.data)
             page_map = page_map or result.page_map
+        if options.preview and page_map is not None:  # --watch: the next quick EPUB takes these pages
+            from .web import remember_page_map
+
+            remember_page_map(options.root, page_map)
             results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
                                         len(result.data), time.perf_counter() - t0))
     if "epub" in options.targets:
@@ -91,6 +95,10 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
         from .kepub import kepub_from_epub  # the Kobo edition is a transform of the EPUB's bytes
 
         t0 = time.perf_counter()
+        if page_map is None and options.preview:  # --watch: the last known pages now, not after a layout
+            from .web import preview_page_map
+
+            page_map = preview_page_map(view, options.root)
         if page_map is None:
             from .pdf import edition_page_map
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import signal
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -132,5 +133,6 @@ def dispatch(argv: list[str]) -> int:
     if watch:
         from .watch import watch_and_build
 
-        return watch_and_build(options, run_once, console)
+        # preview: the EPUB and the web edition take the last known page map at once (book/watch.py)
+        return watch_and_build(replace(options, preview=True), run_once, console)
     return run_once(options)

@@ -75,18 +75,18 @@ def parse_keys(snippets: list[Snippet]) -> list[str]:
     return keys
 
 
-MEMORY: dict[tuple[str, str], object] = {}  # what this process read or wrote: watch and serve reuse it
+MEMORY: dict[tuple[Path, str, str], object] = {}  # what this process read or wrote: watch and serve reuse it
 
 
 def recall(root: Path, kind: str, key: str):
     """A cached value: from this process's memory, else from .cache/ (None if neither has it)."""
     if not cache.enabled:
         return None
-    value = MEMORY.get((kind, key))
+    value = MEMORY.get((root, kind, key))
     if value is None:
         value = cache.read_json(root, kind, key)
         if value is not None:
-            MEMORY[(kind, key)] = value
+            MEMORY[(root, kind, key)] = value
     return value
 
 
@@ -95,7 +95,7 @@ def keep(root: Path, kind: str, key: str, value) -> None:
         return
     if len(MEMORY) > 20_000:  # a long serve session: start afresh rather than grow without end
         MEMORY.clear()
-    MEMORY[(kind, key)] = value
+    MEMORY[(root, kind, key)] = value
     cache.write_json(root, kind, key, value)
 
 
