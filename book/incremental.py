@@ -31,7 +31,7 @@ from lxml import html
 from . import cache, convert
 from .convert import Snippet
 from .diagnostics import Diagnostic, Report
-from .html import RenderedHTML, finish_notes, note_refs
+from .html import RenderedHTML, finish_notes, note_refs, split_pandoc_html
 
 BOOK = Path(__file__).resolve().parent
 
@@ -113,19 +113,37 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     warnings: list[str] = []
     if missing:
         ast, warnings = convert.parse([s for s, _ in missing])
-        unexplained = [w for w in warnings if not any(known in w for known in ignored)]
-        if unexplained and len(missing) < len(snippets):
-            ast, warnings = convert.parse(snippets)
-        found = {block["c"][0][0]: block for block in ast["blocks"] if block["t"] == "Div"}
+        if not clean(ast, [s for s, _ in missing], warnings, ignored):
+            return whole_book(snippets, ignored)
         for s, key in missing:
-            entry = {"api": ast["pandoc-api-version"], "div": found[s.id], "events": citation_events(found[s.id])}
-            entries[s.id] = entry
-            if not unexplained:
-                keep(root, "parse", key, entry)
+            div = next(block for block in ast["blocks"] if block["c"][0][0] == s.id)
+            entries[s.id] = {"api": ast["pandoc-api-version"], "div": div, "events": citation_events(div)}
+            keep(root, "parse", key, entries[s.id])
     api = entries[snippets[0].id]["api"] if snippets else None
     book = {"pandoc-api-version": api, "meta": {}, "blocks": [entries[s.id]["div"] for s in snippets]}
     parsed = {s.id: {"key": key, "events": entries[s.id]["events"]} for s, key in zip(snippets, keys)}
     return book, warnings, parsed
+
+
+def clean(ast: dict, snippets: list[Snippet], warnings: list[str], ignored: tuple[str, ...]) -> bool:
+    """Each snippet came out as its own div, and pandoc said nothing that names a line of its input.
+
+    Not so when a snippet's text ran into the next one's (raw HTML left open, say): then each
+    snippet's AST is no longer a function of its own text, and nothing of the run is cached."""
+    divs = [block["c"][0][0] if block["t"] == "Div" else None for block in ast["blocks"]]
+    return divs == [s.id for s in snippets] and not [w for w in warnings if not any(k in w for k in ignored)]
+
+
+def whole_book(snippets: list[Snippet], ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
+    """One run over the whole book, as a cold build does it. The keys are None when the snippets
+    did not come out whole: then neither check nor render may use their caches."""
+    ast, warnings = convert.parse(snippets)
+    whole = clean(ast, snippets, warnings, ignored)
+    keys = parse_keys(snippets) if whole else [None] * len(snippets)
+    found = {block["c"][0][0]: block for block in ast["blocks"] if block["t"] == "Div"}
+    parsed = {s.id: {"key": key, "events": citation_events(found.get(s.id, {"c": [None, []]})["c"][1])}
+              for s, key in zip(snippets, keys)}
+    return ast, warnings, parsed
 
 
 # --- check ----------------------------------------------------------------------------------------
@@ -154,15 +172,16 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
                 source_keys[sid] = source_key(sources[sid])
         # The parse key stands for the AST: the AST is a function of it.
         key = cache.key("check", code, asdict(s), parsed[s.id]["key"], known,
-                        [(sid, source_keys.get(sid)) for sid in cited])
-        entry = recall(root, "check", key)
+                        [(sid, source_keys.get(sid)) for sid in cited]) if parsed[s.id]["key"] else None
+        entry = recall(root, "check", key) if key else None
         if not (isinstance(entry, dict) and {"policy", "snippet", "words", "quoted"} <= entry.keys()):
             policy, checked = Report(), Report()
             check_policy(s, tree, policy)
             context = check_snippet(s, tree, sources, checked)
             entry = {"policy": [asdict(d) for d in policy.items], "snippet": [asdict(d) for d in checked.items],
                      "words": context.words, "quoted": context.quoted_words}
-            keep(root, "check", key, entry)
+            if key:
+                keep(root, "check", key, entry)
         results.append(entry)
     for entry in results:
         report.items.extend(Diagnostic(**d) for d in entry["policy"])
@@ -266,6 +285,9 @@ def assemble(pieces: list[dict]) -> RenderedHTML:
 
 def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: str) -> tuple[RenderedHTML, list[str]]:
     """Render the book's AST, reusing cached snippets (see the module's doc); (rendering, warnings)."""
+    if any(entry["key"] is None for entry in parsed.values()):  # see whole_book(): no cache
+        markup, warnings = convert.render(ast, references, root, lang)
+        return split_pandoc_html(markup), warnings
     divs = ast["blocks"]
     ids = [div["c"][0][0] for div in divs]
     fixed = cache.key("render", code_key("convert.py", "html.py", "incremental.py"), pandoc_version(),
