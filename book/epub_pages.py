@@ -103,8 +103,8 @@ def align(a: list[str], b: list[str]) -> list[int | None]:
     where difflib's general matcher takes seconds on a whole book."""
     def positions(words):
         found: dict[tuple, list[int]] = {}
-        for index in range(len(words) - GRAM + 1):
-            found.setdefault(tuple(words[index:index + GRAM]), []).append(index)
+        for index, gram in enumerate(zip(*(words[k:] for k in range(GRAM)))):  # each run of GRAM words
+            found.setdefault(gram, []).append(index)
         return found
 
     def next_at(table, gram, after):

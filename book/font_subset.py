@@ -6,6 +6,7 @@ the same text and fonts give the same bytes.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
@@ -24,13 +25,23 @@ ALWAYS_KEPT = {*range(0x20, 0x7F), *range(0xA0, 0x100), *range(0x2010, 0x2028), 
 def characters_used(xhtml_documents: list[bytes], css: str) -> set[int]:
     """Every character in the documents' text and in the stylesheet's generated content, in both cases
     (the stylesheet upper-cases some labels), plus the characters that are always kept."""
-    text = []
-    for data in xhtml_documents:
-        text.extend(etree.fromstring(data).itertext())
+    text = [document_text(data) for data in xhtml_documents]
     text.extend(re.findall(r'content:\s*"([^"]*)"', css))  # CSS, not HTML: "→ ", "· "
     joined = "".join(text)
     characters = set(joined) | set(joined.upper()) | set(joined.lower())
     return ALWAYS_KEPT | {ord(c) for c in characters if unicodedata.category(c) != "Cc"}
+
+
+_TEXTS: dict[bytes, str] = {}  # --watch: an edit changes one document; the others' text is known
+
+
+def document_text(data: bytes) -> str:
+    key = hashlib.sha256(data).digest()
+    if key not in _TEXTS or not cache.enabled:
+        if len(_TEXTS) > 2000:
+            _TEXTS.clear()
+        _TEXTS[key] = "".join(etree.fromstring(data).itertext())
+    return _TEXTS[key]
 
 
 def subset_font(data: bytes, codepoints: set[int], root: Path | None = None) -> bytes:

@@ -38,9 +38,10 @@ BOOK = Path(__file__).resolve().parent
 # --- parse ----------------------------------------------------------------------------------------
 
 # Lines through which one snippet's parse can depend on another's: headings (unique ids, implicit
-# header references), explicit ids, link definitions and example lists ('#' and '(@' and '[..]:'),
-# and setext headings (a line underlined with = or -).
-SHARED_LINES = re.compile(r"^.*(?:#|\(@).*$|^\s*(?:>\s*)*\[[^\]]+\]:.*$|^.*\S.*\n\s*(?:=+|-+)\s*$", re.M)
+# header references), explicit ids, link definitions and example lists (lines with '#', '(@' or
+# '[…]:'), and setext headings (a line underlined with = or -, kept with the line above it).
+LINK_DEFINITION = re.compile(r"^\s*(?:>\s*)*\[[^\]]+\]:")
+UNDERLINE = re.compile(r"^\s*(?:=+|-+)\s*$")
 NOTE_MENTION = re.compile(r"\[\^([^\]\s]+)\]")
 NOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.M)
 
@@ -56,22 +57,33 @@ def pandoc_version() -> str:
     return str(pypandoc.get_pandoc_version())
 
 
+@lru_cache(maxsize=4096)
+def scan(markdown: str) -> tuple[str, frozenset, frozenset]:
+    """A snippet's shared lines (see above), the note labels it mentions and those it defines."""
+    lines = markdown.splitlines()
+    shared = [line for number, line in enumerate(lines)
+              if "#" in line or "(@" in line or LINK_DEFINITION.match(line)
+              or (number + 1 < len(lines) and UNDERLINE.match(lines[number + 1]) and line.strip())]
+    return ("\n".join(shared), frozenset(NOTE_MENTION.findall(markdown)),
+            frozenset(NOTE_DEFINITION.findall(markdown)))
+
+
 def parse_keys(snippets: list[Snippet]) -> list[str]:
-    shared = cache.key(*["\n".join(m.group() for m in SHARED_LINES.finditer(s.markdown)) for s in snippets])
-    owners: dict[str, set[str]] = {}
-    for s in snippets:
-        for label in NOTE_MENTION.findall(s.markdown):
-            owners.setdefault(label, set()).add(s.id)
+    scans = [scan(s.markdown) for s in snippets]
+    shared = cache.key(*[shared for shared, _, _ in scans])
+    owners: dict[str, int] = {}
+    for _, mentioned, _ in scans:
+        for label in mentioned:
+            owners[label] = owners.get(label, 0) + 1
     whole = None
     keys = []
-    for s in snippets:
-        mentioned = set(NOTE_MENTION.findall(s.markdown))
-        entangled = bool(mentioned - set(NOTE_DEFINITION.findall(s.markdown))) or any(
-            len(owners[label]) > 1 for label in mentioned)
+    code = code_key("convert.py", "incremental.py")
+    for s, (_, mentioned, defined) in zip(snippets, scans):
+        entangled = bool(mentioned - defined) or any(owners[label] > 1 for label in mentioned)
         if entangled and whole is None:
             whole = cache.key(*[t.id + "\0" + t.markdown for t in snippets])
-        keys.append(cache.key("parse", code_key("convert.py", "incremental.py"), pandoc_version(), shared,
-                              s.id, s.markdown.strip(), whole if entangled else ""))
+        keys.append(cache.key("parse", code, pandoc_version(), shared, s.id, s.markdown.strip(),
+                              whole if entangled else ""))
     return keys
 
 
@@ -171,7 +183,8 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
             if sid in sources and sid not in source_keys:
                 source_keys[sid] = source_key(sources[sid])
         # The parse key stands for the AST: the AST is a function of it.
-        key = cache.key("check", code, asdict(s), parsed[s.id]["key"], known,
+        where = [s.id, s.file, s.line, s.verbatim, s.written]  # the text itself is in the parse key
+        key = cache.key("check", code, where, parsed[s.id]["key"], known,
                         [(sid, source_keys.get(sid)) for sid in cited]) if parsed[s.id]["key"] else None
         entry = recall(root, "check", key) if key else None
         if not (isinstance(entry, dict) and {"policy", "snippet", "words", "quoted"} <= entry.keys()):

@@ -104,11 +104,14 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
 
-def build_once(options, console: Console, events: Events) -> bool:
+def build_once(options, console: Console, events: Events, site: Path | None = None) -> bool:
+    """Build, tell the open pages, then index the site for search (the page need not wait for that)."""
+    from . import web
     from .build import build
     from .cli import print_diagnostics
 
     started = time.perf_counter()
+    web.DEFER_SEARCH = site is not None  # a rebuild: the site exists, with its last search index
     try:
         report, results = build(options, console)
     except BuildError as exc:
@@ -116,9 +119,16 @@ def build_once(options, console: Console, events: Events) -> bool:
         console.print("build failed; the browser shows the messages and keeps the last good pages", style="bold red")
         events.publish("failed", json.dumps([str(d) for d in exc.diagnostics]))
         return False
+    finally:
+        web.DEFER_SEARCH = False
     print_diagnostics(report.items)
     console.print(f"rebuilt the web edition in {time.perf_counter() - started:.2f} s", markup=False)
     events.publish("reload")
+    if site is not None:
+        try:
+            web.run_pagefind(site)
+        except BuildError as exc:
+            print_diagnostics(exc.diagnostics)
     return True
 
 
@@ -162,7 +172,7 @@ def serve(options, port: int, console: Console) -> int:
                 console.print("copied the web edition's styles and scripts", markup=False)
                 events.publish("reload")
                 continue
-            build_once(options, console, events)
+            build_once(options, console, events, site)
     except KeyboardInterrupt:
         pass
     finally:

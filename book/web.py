@@ -229,6 +229,10 @@ def run_pagefind(folder: Path) -> None:
         (folder / "pagefind" / name).unlink(missing_ok=True)
 
 
+# serve sets this: a save is shown before Pagefind indexes the site, which serve then runs itself.
+DEFER_SEARCH = False
+
+
 def build_site(view: BookView, options, report: Report, staging: Path, page_map: PageMap | None,
                progress, task) -> str:
     """The build's web step: find the page map, write the site into staging; a summary line."""
@@ -244,7 +248,10 @@ def build_site(view: BookView, options, report: Report, staging: Path, page_map:
             page_map = edition_page_map(view, options.root)
     progress.update(task, description="writing the web edition")
     folder = staging / f"{view.config.slug}-web"
-    files = write_site(view, options.root, report, page_map, folder)
+    files = write_site(view, options.root, report, page_map, folder, search=not DEFER_SEARCH)
+    previous = options.out_dir / folder.name / "pagefind"
+    if DEFER_SEARCH and previous.is_dir():  # serve: the last index until the new one (serve.py)
+        shutil.copytree(previous, folder / "pagefind")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     return summary_line(options.out_dir / folder.name, f"{files} files", size, time.perf_counter() - started)
 
