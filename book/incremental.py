@@ -11,11 +11,15 @@ Each stage's result for a snippet is cached under a key made of everything it de
   depend on what came before: a source's first citation differs from later ones ("first",
   "subsequent") and a citation that repeats the one before it is "Ibid.". That state is the sources
   cited so far, in order of first citation, and the notes from the last one that cites anything.
-  A snippet rendered alone is preceded by citations that rebuild exactly that state.
+  A snippet rendered alone is preceded by citations that rebuild that state (one citation of
+  each source cited so far, then those notes as they were). This relies on the style deciding a
+  note's form from nothing else (no "near-note", no year suffixes in order of citation), which
+  holds for styles/csl/; tests/test_cache.py compares a chapter rendered so with a whole-book run.
 
 Snippets that miss go through pandoc together, in one run; a cold build is one run of them all,
-as before. Pandoc's warnings name lines of its joined input: a run that warns is redone over
-the whole book, uncached, so that the messages are those of a cold build.
+as before. Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets
+ran into one another (raw HTML left open, say), is redone over the whole book and cached
+nowhere, so that the results and messages are those of a cold build.
 """
 from __future__ import annotations
 
