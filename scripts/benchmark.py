@@ -91,7 +91,8 @@ def edit_paragraph(book: Path, marker: str) -> str:
     heading = text.index("\n## ", text.index("\n## ") + 1)  # the second section
     start = text.index("\n\n", heading + 1) + 2
     word = re.compile(r"\b[a-z]{4,}\b")
-    found = word.search(text, start)
+    found = next(m for m in word.finditer(text, start)  # a word of the text, not of a citation
+                 if text.count("[", start, m.start()) == text.count("]", start, m.start()))
     chapter.write_text(text[:found.start()] + marker + text[found.end():], encoding="utf-8")
     return marker
 
