@@ -13,10 +13,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from . import convert
+from . import incremental
 from .diagnostics import BuildError, Report
 from .enrich import enrich
-from .html import split_pandoc_html
 from .model import BookView, build_view
 from .pipeline import Gathered, gather, require_clean
 from .processes import folder_lock, staging_folder
@@ -24,11 +23,11 @@ from .sources import csl_items
 
 
 def render_view(book: Gathered) -> BookView:
-    markup, warnings = convert.render(book.ast, csl_items(book.sources), book.config_root,
-                                       book.config.citation_locale)
+    rendered, warnings = incremental.render(book.ast, book.parsed, csl_items(book.sources), book.config_root,
+                                            book.config.citation_locale)
     for line in warnings:
         book.report.warning("pandoc.warning", line)
-    view = build_view(book, split_pandoc_html(markup))
+    view = build_view(book, rendered)
     enrich(view, book.apparatus)
     indexed = {entry.heading for entry in view.index}
     for number, person in enumerate(book.apparatus.people):
@@ -85,6 +84,10 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
             name = f"{slug}-{paper}.pdf"
             (staging / name).write_bytes(result.data)
             page_map = page_map or result.page_map
+        if options.preview and page_map is not None:  # --watch: the next quick EPUB takes these pages
+            from .web import remember_page_map
+
+            remember_page_map(options.root, page_map)
             results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
                                         len(result.data), time.perf_counter() - t0))
     if "epub" in options.targets:
@@ -92,6 +95,10 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
         from .kepub import kepub_from_epub  # the Kobo edition is a transform of the EPUB's bytes
 
         t0 = time.perf_counter()
+        if page_map is None and options.preview:  # --watch: the last known pages now, not after a layout
+            from .web import preview_page_map
+
+            page_map = preview_page_map(view, options.root)
         if page_map is None:
             from .pdf import edition_page_map
 

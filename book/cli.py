@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import signal
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -27,8 +28,14 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--port", type=int, default=0, help="serve: the port (default: a free one)")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    parser.add_argument("--no-cache", action="store_true", help="compute everything anew: read and write no cache "
+                        "in .cache/")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     args = parser.parse_args(argv)
+    if args.no_cache:
+        from . import cache
+
+        cache.enabled = False
     targets = {"all": ("pdf", "epub", "web", "flashcards"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
                "flashcards": ("flashcards",), "check": (), "serve": ("web",)}[args.target]
     root = args.root.resolve()
@@ -126,5 +133,6 @@ def dispatch(argv: list[str]) -> int:
     if watch:
         from .watch import watch_and_build
 
-        return watch_and_build(options, run_once, console)
+        # preview: the EPUB and the web edition take the last known page map at once (book/watch.py)
+        return watch_and_build(replace(options, preview=True), run_once, console)
     return run_once(options)

@@ -119,4 +119,4 @@ class BuildOptions:
     targets: tuple[str, ...] = ("pdf", "epub")  # which outputs to write; () for check only
     strict: bool = False  # warnings fail the build
     quiet: bool = False
-    preview: bool = False  # serve: the web edition may use the last page map instead of laying out anew
+    preview: bool = False  # serve, --watch: the EPUB and web edition may use the last page map, not lay out anew

@@ -96,10 +96,14 @@ def check_metadata_blocks(snippet: Snippet) -> list[Diagnostic]:
     return problems
 
 
-def join_snippets(snippets: list[Snippet]) -> str:
+def check_snippet_markup(snippets: list[Snippet]) -> None:
     problems = [p for s in snippets for p in check_fences(s) + check_metadata_blocks(s)]
     if problems:
         raise BuildError(problems)
+
+
+def join_snippets(snippets: list[Snippet]) -> str:
+    check_snippet_markup(snippets)
     blocks = [f"{FENCE} {{#{s.id} .snippet}}\n{s.markdown.strip()}\n\n{FENCE}" for s in snippets]
     return "\n\n".join(blocks) + "\n"
 
@@ -118,11 +122,17 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
     return result.stdout.decode("utf-8"), [line for line in stderr.splitlines() if line.strip()]
 
 
+# Pandoc numbers citations across its whole input (citationNoteNum, citationHash); citeproc numbers
+# the notes itself and ignores both, so they are zeroed: a snippet's AST then depends on its text
+# alone, whatever else was parsed in the same run.
+CITATION_COUNTERS = re.compile(r'"(citationNoteNum|citationHash)":\d+')
+
+
 def parse(snippets: list[Snippet]) -> tuple[dict, list[str]]:
     """Markdown -> pandoc AST (as JSON data), and pandoc's warnings."""
     output, warnings = run_pandoc(["-f", MARKDOWN, "-t", "json"], join_snippets(snippets),
                                   "reading the Markdown")
-    return json.loads(output), warnings
+    return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output)), warnings
 
 
 def render(ast: dict, references: list[dict], root: Path, lang: str) -> tuple[str, list[str]]:

@@ -202,11 +202,11 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     buffer = io.BytesIO()
     epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                    "landmark_title": "Landmarks", "epub3_pages": False})
-    data = repack(finish(buffer.getvalue(), config.language, css, markers), config.date)
+    data = repack(finish(buffer.getvalue(), config.language, css, markers, root), config.date)
     return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
 
 
-def finish(data: bytes, language: str, css: str, markers: list) -> dict[str, bytes]:
+def finish(data: bytes, language: str, css: str, markers: list, root: Path | None = None) -> dict[str, bytes]:
     """The archive's files, finished where ebooklib stops: the package's language, a hidden landmarks
     list, the print edition's page list, Apple Books' request for the book's fonts, and fonts cut
     down to the characters in use."""
@@ -217,7 +217,7 @@ def finish(data: bytes, language: str, css: str, markers: list) -> dict[str, byt
     files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
     used = characters_used([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
     for name in FONT_FILES:
-        files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used)
+        files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used, root)
     return files
 
 

@@ -103,8 +103,8 @@ def align(a: list[str], b: list[str]) -> list[int | None]:
     where difflib's general matcher takes seconds on a whole book."""
     def positions(words):
         found: dict[tuple, list[int]] = {}
-        for index in range(len(words) - GRAM + 1):
-            found.setdefault(tuple(words[index:index + GRAM]), []).append(index)
+        for index, gram in enumerate(zip(*(words[k:] for k in range(GRAM)))):  # each run of GRAM words
+            found.setdefault(gram, []).append(index)
         return found
 
     def next_at(table, gram, after):
@@ -114,7 +114,12 @@ def align(a: list[str], b: list[str]) -> list[int | None]:
         k = bisect.bisect_left(places, after)
         return places[k] if k < len(places) else None
 
-    in_a, in_b = positions(a), positions(b)
+    known = _POSITIONS.get(id(a))
+    if known is None or known[0] is not a:  # the page map's words: the same list through a --watch session
+        known = _POSITIONS[id(a)] = (a, positions(a))
+        while len(_POSITIONS) > 4:
+            del _POSITIONS[next(iter(_POSITIONS))]
+    in_a, in_b = known[1], positions(b)
     matched: list[int | None] = [None] * len(a)
     i = j = 0
     while i < len(a) and j < len(b):
@@ -134,6 +139,9 @@ def align(a: list[str], b: list[str]) -> list[int | None]:
         else:
             i += skip_a  # text only the PDF has
     return matched
+
+
+_POSITIONS: dict[int, tuple[list, dict]] = {}  # id(words) -> (words, where each run of words stands)
 
 
 def _distance(position, start):

@@ -6,12 +6,16 @@ the same text and fonts give the same bytes.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
+from importlib.metadata import version
+from pathlib import Path
 
-from fontTools import subset
 from lxml import etree
+
+from . import cache
 
 # Basic Latin, Latin-1 and the common punctuation of English text (dashes, quotes, ellipsis, primes).
 ALWAYS_KEPT = {*range(0x20, 0x7F), *range(0xA0, 0x100), *range(0x2010, 0x2028), *range(0x2030, 0x203B),
@@ -21,15 +25,40 @@ ALWAYS_KEPT = {*range(0x20, 0x7F), *range(0xA0, 0x100), *range(0x2010, 0x2028), 
 def characters_used(xhtml_documents: list[bytes], css: str) -> set[int]:
     """Every character in the documents' text and in the stylesheet's generated content, in both cases
     (the stylesheet upper-cases some labels), plus the characters that are always kept."""
-    text = []
-    for data in xhtml_documents:
-        text.extend(etree.fromstring(data).itertext())
+    text = [document_text(data) for data in xhtml_documents]
     text.extend(re.findall(r'content:\s*"([^"]*)"', css))  # CSS, not HTML: "→ ", "· "
     joined = "".join(text)
-    return ALWAYS_KEPT | {ord(c) for c in joined + joined.upper() + joined.lower() if unicodedata.category(c) != "Cc"}
+    characters = set(joined) | set(joined.upper()) | set(joined.lower())
+    return ALWAYS_KEPT | {ord(c) for c in characters if unicodedata.category(c) != "Cc"}
 
 
-def subset_font(data: bytes, codepoints: set[int]) -> bytes:
+_TEXTS: dict[bytes, str] = {}  # --watch: an edit changes one document; the others' text is known
+
+
+def document_text(data: bytes) -> str:
+    key = hashlib.sha256(data).digest()
+    if key not in _TEXTS or not cache.enabled:
+        if len(_TEXTS) > 2000:
+            _TEXTS.clear()
+        _TEXTS[key] = "".join(etree.fromstring(data).itertext())
+    return _TEXTS[key]
+
+
+def subset_font(data: bytes, codepoints: set[int], root: Path | None = None) -> bytes:
+    """The font cut down to the codepoints; cached in root's .cache/ (an edit seldom adds a character)."""
+    key = cache.key("font", data, sorted(codepoints), Path(__file__).read_bytes(), version("fonttools"))
+    cached = cache.read(root, "fonts", key) if root is not None else None
+    if cached is not None:
+        return cached
+    subsetted = _subset(data, codepoints)
+    if root is not None:
+        cache.write(root, "fonts", key, subsetted)
+    return subsetted
+
+
+def _subset(data: bytes, codepoints: set[int]) -> bytes:
+    from fontTools import subset  # slow to import: only when a subset is not cached
+
     options = subset.Options()
     options.name_IDs = ["*"]  # keep the copyright, licence and designer names
     options.drop_tables += ["FFTM", "MATH"]  # FontForge's timestamps; maths layout the book never uses

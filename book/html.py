@@ -42,19 +42,24 @@ def inner_html(element) -> str:
 
 def split_pandoc_html(markup: str) -> RenderedHTML:
     root = html.fragment_fromstring(markup, create_parent="div")
-    notes: dict[str, html.HtmlElement] = {}
+    notes = {item.get("id"): item for item in root.xpath('.//section[@id="footnotes"]/ol/li')}
     for section in root.xpath('.//section[@id="footnotes"]'):
-        for item in section.xpath("./ol/li"):
-            for back in item.xpath('.//a[contains(@class, "footnote-back")]'):
-                remove_keeping_tail(back)
-            notes[item.get("id")] = item
         section.getparent().remove(section)
+    snippets = {div.get("id"): div for div in root.xpath('./div[contains(@class, "snippet")]')}
+    return finish_notes(snippets, notes)
+
+
+def finish_notes(snippets: dict[str, html.HtmlElement], notes: dict[str, html.HtmlElement]) -> RenderedHTML:
+    """Pandoc's snippets and notes as the outputs take them: back-links gone, the bibliography found."""
+    for item in notes.values():
+        for back in item.xpath('.//a[contains(@class, "footnote-back")]'):
+            remove_keeping_tail(back)
     for note in notes.values():
         space_before_citations(note)
-    snippets = {div.get("id"): div for div in root.xpath('./div[contains(@class, "snippet")]')}
     bibliography = {}
-    for entry in root.xpath('.//div[@id="refs"]/div[contains(@class, "csl-entry")]'):
-        bibliography[entry.get("id").removeprefix("ref-")] = entry
+    for div in snippets.values():
+        for entry in div.xpath('.//div[@id="refs"]/div[contains(@class, "csl-entry")]'):
+            bibliography[entry.get("id").removeprefix("ref-")] = entry
     return RenderedHTML(snippets, notes, bibliography)
 
 

@@ -14,6 +14,7 @@ through untouched, and the text a reader sees stays exactly the same.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import posixpath
 import re
@@ -22,6 +23,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from . import cache
 from .epub import repack
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -160,6 +162,20 @@ def kobo_document(data: bytes) -> tuple[bytes, int]:
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True), spanner.count
 
 
+_DONE: dict[bytes, tuple[bytes, int]] = {}  # --watch: an edit changes one document; the others are done
+
+
+def kobo_document_once(data: bytes) -> tuple[bytes, int]:
+    if not cache.enabled:
+        return kobo_document(data)
+    key = hashlib.sha256(data).digest()
+    if key not in _DONE:
+        if len(_DONE) > 2000:
+            _DONE.clear()
+        _DONE[key] = kobo_document(data)
+    return _DONE[key]
+
+
 def wrap_body(body) -> None:
     inner = etree.Element(f"{{{XHTML}}}div", {"id": "book-inner"})
     inner.text, body.text = body.text, None
@@ -189,7 +205,7 @@ def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     for name in source.namelist():
         content = source.read(name)
         if name in documents:
-            content, count = kobo_document(content)
+            content, count = kobo_document_once(content)
             spans += count
         files[name] = content
     stamp = source.infolist()[0].date_time  # the EPUB's own fixed date, so both carry the same

@@ -1,19 +1,17 @@
 """Gather the whole book, check it, and hand one BookContent to the PDF and EPUB writers."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import convert
+from . import convert, incremental
 from .apparatus import Apparatus, load_apparatus
 from .chapters import Part, read_parts
-from .check import check_snippet
 from .config import BookConfig, load_book_config
 from .conflicts import Register, check_register, load_register, register_snippets
 from .convert import Snippet
 from .diagnostics import BuildError, Report
 from .paths import files_leading_outside
-from .policy import check_policy
 from .sources import Source, check_registry, load_registry
 
 REGISTRY = "sources/registry.yaml"
@@ -34,6 +32,7 @@ class Gathered:
     report: Report
     config_root: Path
     register: Register
+    parsed: dict = field(default_factory=dict)  # snippet id -> its parse key and citations (book/incremental.py)
 
     @property
     def chapters(self) -> list[Part]:
@@ -83,11 +82,11 @@ def gather(root: Path) -> Gathered:
         report.error("sources.registry", problem, file=REGISTRY)
     sources = load_registry(root / "sources")
     snippets = make_snippets(parts, apparatus, sources) + register_snippets(register)
-    ast, warnings = convert.parse(snippets)
+    ast, warnings, parsed = incremental.parse(snippets, root, PANDOC_NOTE_WARNINGS)
     for line in warnings:
         if not any(known in line for known in PANDOC_NOTE_WARNINGS):  # the check names file and line itself
             report.warning("pandoc.warning", line)
-    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register)
+    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register, parsed)
     run_checks(gathered)
     return gathered
 
@@ -101,19 +100,17 @@ def snippet_blocks(ast: dict) -> dict[str, list]:
 def run_checks(book: Gathered) -> None:
     blocks = snippet_blocks(book.ast)
     report = book.report
-    for snippet in book.snippets:
-        check_policy(snippet, blocks.get(snippet.id, []), report)
-    contexts = {s.id: check_snippet(s, blocks.get(s.id, []), book.sources, report) for s in book.snippets}
+    counts = incremental.check_snippets(book.snippets, blocks, book.parsed, book.sources, report, book.config_root)
     terms = {t.id for t in book.apparatus.terms}
     slugs = {p.slug for p in book.chapters}
     for part in book.chapters:
         check_chapter_apparatus(part, terms, book.sources, report)
-        body = contexts[f"body-{part.slug}"]
-        if not 3000 <= body.words <= 5000:
-            report.warning("chapter.length", f"chapter has {body.words} words; a chapter needs 3,000 to 5,000",
+        words, quoted_words = counts[f"body-{part.slug}"]
+        if not 3000 <= words <= 5000:
+            report.warning("chapter.length", f"chapter has {words} words; a chapter needs 3,000 to 5,000",
                            file=part.path, line=1)
-        if body.words and body.quoted_words / body.words > 0.2:
-            report.warning("chapter.quoted-share", f"{body.quoted_words} of {body.words} words are quoted; "
+        if words and quoted_words / words > 0.2:
+            report.warning("chapter.quoted-share", f"{quoted_words} of {words} words are quoted; "
                            "keep quotation under a fifth", file=part.path, line=1)
     for index, event in enumerate(book.apparatus.events):
         if event.chapter not in slugs:

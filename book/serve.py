@@ -104,7 +104,8 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
 
-def build_once(options, console: Console, events: Events) -> bool:
+def build_once(options, console: Console, events: Events, site: Path | None = None) -> bool:
+    """Build, then tell the open pages to reload."""
     from .build import build
     from .cli import print_diagnostics
 
@@ -162,7 +163,7 @@ def serve(options, port: int, console: Console) -> int:
                 console.print("copied the web edition's styles and scripts", markup=False)
                 events.publish("reload")
                 continue
-            build_once(options, console, events)
+            build_once(options, console, events, site)
     except KeyboardInterrupt:
         pass
     finally:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -31,6 +32,20 @@ def shown(path: str, root: Path) -> str:
         return path
 
 
+def rebuild(options, run_once, console: Console) -> int:
+    """An edit invalidates the print layout, which takes a minute: with the PDF among the targets,
+    the other outputs are written first, at once, with the last known page map (the EPUB's page
+    numbers may be a page off), then everything again once the PDF's new layout is ready. The
+    second build reuses the first's cached parse, check and render."""
+    quick = tuple(t for t in options.targets if t != "pdf")
+    if "pdf" in options.targets and quick:
+        status = run_once(replace(options, targets=quick))
+        if status != 0:
+            return status
+        console.print(f"wrote the {' and '.join(quick)} with the last page map; now laying out the PDF")
+    return run_once(options)
+
+
 def watch_and_build(options, run_once, console: Console) -> int:
     root: Path = options.root
     paths = [root / p for p in WATCHED if (root / p).exists()]
@@ -49,7 +64,7 @@ def watch_and_build(options, run_once, console: Console) -> int:
             names = sorted({shown(p, root) for _, p in changes})
             console.print(f"changed: {', '.join(names)}")
             started = time.perf_counter()
-            status = run_once(options)  # a failed build is reported; the loop keeps watching
+            status = rebuild(options, run_once, console)  # a failure is reported; the loop keeps watching
             outcome = "rebuilt" if status == 0 else "build failed"
             console.print(f"{outcome} in {time.perf_counter() - started:.1f} s; watching")
     except KeyboardInterrupt:

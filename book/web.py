@@ -248,7 +248,12 @@ def preview_page_map(view: BookView, root: Path) -> PageMap | None:
     return None
 
 
-_PREVIEW_MAPS: dict[Path, PageMap] = {}  # root -> the page map a serve process keeps using
+_PREVIEW_MAPS: dict[Path, PageMap] = {}  # root -> the page map a serve or --watch process keeps using
+
+
+def remember_page_map(root: Path, page_map: PageMap) -> None:
+    """A new layout's pages: the next preview build uses them."""
+    _PREVIEW_MAPS[root] = page_map
 
 
 def install(built: Path, target: Path) -> None:

@@ -1,0 +1,350 @@
+"""Parse, check and render per snippet, reusing what an earlier build computed for unchanged ones.
+
+Each stage's result for a snippet is cached under a key made of everything it depends on:
+
+- parse: the snippet's text, plus what pandoc shares across its input (heading ids, link and
+  note definitions, example lists: the lines that can hold them, from every snippet). A snippet
+  whose notes are named in another snippet is keyed on the whole book.
+- check: the snippet, its AST, and the sources it cites (so a changed source paragraph re-checks
+  the quotations that cite it, though the chapter did not change).
+- render: the snippet's AST and the citation state before it. Citeproc's notes (Chicago, shortened)
+  depend on what came before: a source's first citation differs from later ones ("first",
+  "subsequent") and a citation that repeats the one before it is "Ibid.". That state is the sources
+  cited so far, in order of first citation, and the notes from the last one that cites anything.
+  A snippet rendered alone is preceded by citations that rebuild that state (one citation of
+  each source cited so far, then those notes as they were). This relies on the style deciding a
+  note's form from nothing else (no "near-note", no year suffixes in order of citation), which
+  holds for styles/csl/; tests/test_cache.py compares a chapter rendered so with a whole-book run.
+
+Snippets that miss go through pandoc together, in one run; a cold build is one run of them all,
+as before. Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets
+ran into one another (raw HTML left open, say), is redone over the whole book and cached
+nowhere, so that the results and messages are those of a cold build.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+
+import pypandoc
+from lxml import html
+
+from . import cache, convert
+from .convert import Snippet
+from .diagnostics import Diagnostic, Report
+from .html import RenderedHTML, finish_notes, note_refs, split_pandoc_html
+
+BOOK = Path(__file__).resolve().parent
+
+# --- parse ----------------------------------------------------------------------------------------
+
+# Lines through which one snippet's parse can depend on another's: headings (unique ids, implicit
+# header references), explicit ids, link definitions and example lists (lines with '#', '(@' or
+# '[…]:'), and setext headings (a line underlined with = or -, kept with the line above it).
+LINK_DEFINITION = re.compile(r"^\s*(?:>\s*)*\[[^\]]+\]:")
+UNDERLINE = re.compile(r"^\s*(?:=+|-+)\s*$")
+NOTE_MENTION = re.compile(r"\[\^([^\]\s]+)\]")
+NOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.M)
+
+
+@lru_cache(maxsize=None)
+def code_key(*names: str) -> str:
+    """The code that computes a cached value is part of its key."""
+    return cache.file_key(*(BOOK / name for name in names))
+
+
+@lru_cache(maxsize=1)
+def pandoc_version() -> str:
+    return str(pypandoc.get_pandoc_version())
+
+
+@lru_cache(maxsize=4096)
+def scan(markdown: str) -> tuple[str, frozenset, frozenset]:
+    """A snippet's shared lines (see above), the note labels it mentions and those it defines."""
+    lines = markdown.splitlines()
+    shared = [line for number, line in enumerate(lines)
+              if "#" in line or "(@" in line or LINK_DEFINITION.match(line)
+              or (number + 1 < len(lines) and UNDERLINE.match(lines[number + 1]) and line.strip())]
+    return ("\n".join(shared), frozenset(NOTE_MENTION.findall(markdown)),
+            frozenset(NOTE_DEFINITION.findall(markdown)))
+
+
+def parse_keys(snippets: list[Snippet]) -> list[str]:
+    scans = [scan(s.markdown) for s in snippets]
+    shared = cache.key(*[shared for shared, _, _ in scans])
+    owners: dict[str, int] = {}
+    for _, mentioned, _ in scans:
+        for label in mentioned:
+            owners[label] = owners.get(label, 0) + 1
+    whole = None
+    keys = []
+    code = code_key("convert.py", "incremental.py")
+    for s, (_, mentioned, defined) in zip(snippets, scans):
+        entangled = bool(mentioned - defined) or any(owners[label] > 1 for label in mentioned)
+        if entangled and whole is None:
+            whole = cache.key(*[t.id + "\0" + t.markdown for t in snippets])
+        keys.append(cache.key("parse", code, pandoc_version(), shared, s.id, s.markdown.strip(),
+                              whole if entangled else ""))
+    return keys
+
+
+MEMORY: dict[tuple[Path, str, str], object] = {}  # what this process read or wrote: watch and serve reuse it
+
+
+def recall(root: Path, kind: str, key: str):
+    """A cached value: from this process's memory, else from .cache/ (None if neither has it)."""
+    if not cache.enabled:
+        return None
+    value = MEMORY.get((root, kind, key))
+    if value is None:
+        value = cache.read_json(root, kind, key)
+        if value is not None:
+            MEMORY[(root, kind, key)] = value
+    return value
+
+
+def keep(root: Path, kind: str, key: str, value) -> None:
+    if not cache.enabled:
+        return
+    if len(MEMORY) > 20_000:  # a long serve session: start afresh rather than grow without end
+        MEMORY.clear()
+    MEMORY[(root, kind, key)] = value
+    cache.write_json(root, kind, key, value)
+
+
+def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
+    """The book's AST, parsing only the snippets not cached; pandoc's warnings (see the module's
+    doc); and per snippet its parse key and its citations (citation_events), for the later stages."""
+    convert.check_snippet_markup(snippets)
+    keys = parse_keys(snippets)
+    entries: dict[str, dict] = {}
+    for s, key in zip(snippets, keys):
+        entry = recall(root, "parse", key)
+        if isinstance(entry, dict) and {"api", "div", "events"} <= entry.keys():
+            entries[s.id] = entry
+    missing = [(s, k) for s, k in zip(snippets, keys) if s.id not in entries]
+    warnings: list[str] = []
+    if missing:
+        ast, warnings = convert.parse([s for s, _ in missing])
+        if not clean(ast, [s for s, _ in missing], warnings, ignored):
+            return whole_book(snippets, ignored)
+        for s, key in missing:
+            div = next(block for block in ast["blocks"] if block["c"][0][0] == s.id)
+            entries[s.id] = {"api": ast["pandoc-api-version"], "div": div, "events": citation_events(div)}
+            keep(root, "parse", key, entries[s.id])
+    api = entries[snippets[0].id]["api"] if snippets else None
+    book = {"pandoc-api-version": api, "meta": {}, "blocks": [entries[s.id]["div"] for s in snippets]}
+    parsed = {s.id: {"key": key, "events": entries[s.id]["events"]} for s, key in zip(snippets, keys)}
+    return book, warnings, parsed
+
+
+def clean(ast: dict, snippets: list[Snippet], warnings: list[str], ignored: tuple[str, ...]) -> bool:
+    """Each snippet came out as its own div, and pandoc said nothing that names a line of its input.
+
+    Not so when a snippet's text ran into the next one's (raw HTML left open, say): then each
+    snippet's AST is no longer a function of its own text, and nothing of the run is cached."""
+    divs = [block["c"][0][0] if block["t"] == "Div" else None for block in ast["blocks"]]
+    return divs == [s.id for s in snippets] and not [w for w in warnings if not any(k in w for k in ignored)]
+
+
+def whole_book(snippets: list[Snippet], ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
+    """One run over the whole book, as a cold build does it. The keys are None when the snippets
+    did not come out whole: then neither check nor render may use their caches."""
+    ast, warnings = convert.parse(snippets)
+    whole = clean(ast, snippets, warnings, ignored)
+    keys = parse_keys(snippets) if whole else [None] * len(snippets)
+    found = {block["c"][0][0]: block for block in ast["blocks"] if block["t"] == "Div"}
+    parsed = {s.id: {"key": key, "events": citation_events(found.get(s.id, {"c": [None, []]})["c"][1])}
+              for s, key in zip(snippets, keys)}
+    return ast, warnings, parsed
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+def source_key(source) -> str:
+    return cache.key(source.id, json.dumps(source.meta, sort_keys=True, default=str), source.spans,
+                     [[p.number, p.file, p.line, p.text] for p in source.paragraphs])
+
+
+def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dict, sources: dict,
+                   report: Report, root: Path) -> dict[str, tuple[int, int]]:
+    """check_policy for every snippet, then check_snippet for every snippet (the order of a cold
+    build's messages); returns each snippet's (words, quoted words)."""
+    from .check import check_snippet
+    from .policy import check_policy
+
+    code = code_key("check.py", "policy.py", "quotes.py", "convert.py", "diagnostics.py", "incremental.py")
+    known = list(sources)
+    source_keys: dict[str, str] = {}
+    results = []
+    for s in snippets:
+        tree = blocks.get(s.id, [])
+        cited = sorted({c for event in parsed[s.id]["events"] for c in cited_ids(event)})
+        for sid in cited:
+            if sid in sources and sid not in source_keys:
+                source_keys[sid] = source_key(sources[sid])
+        # The parse key stands for the AST: the AST is a function of it.
+        where = [s.id, s.file, s.line, s.verbatim, s.written]  # the text itself is in the parse key
+        key = cache.key("check", code, where, parsed[s.id]["key"], known,
+                        [(sid, source_keys.get(sid)) for sid in cited]) if parsed[s.id]["key"] else None
+        entry = recall(root, "check", key) if key else None
+        if not (isinstance(entry, dict) and {"policy", "snippet", "words", "quoted"} <= entry.keys()):
+            policy, checked = Report(), Report()
+            check_policy(s, tree, policy)
+            context = check_snippet(s, tree, sources, checked)
+            entry = {"policy": [asdict(d) for d in policy.items], "snippet": [asdict(d) for d in checked.items],
+                     "words": context.words, "quoted": context.quoted_words}
+            if key:
+                keep(root, "check", key, entry)
+        results.append(entry)
+    for entry in results:
+        report.items.extend(Diagnostic(**d) for d in entry["policy"])
+    for entry in results:
+        report.items.extend(Diagnostic(**d) for d in entry["snippet"])
+    return {s.id: (entry["words"], entry["quoted"]) for s, entry in zip(snippets, results)}
+
+
+# --- render ---------------------------------------------------------------------------------------
+
+def citation_events(blocks) -> list:
+    """What citeproc sees of some blocks, in order: ["cite", citations, text] for a citation in
+    the running text (it becomes a note), ["note", [[citations, text], ...]] for each footnote."""
+    events: list = []
+
+    def walk(node, note) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, note)
+        elif isinstance(node, dict):
+            kind = node.get("t")
+            if kind == "Cite":
+                if note is None:
+                    events.append(["cite", node["c"][0], node["c"][1]])
+                else:
+                    note.append([node["c"][0], node["c"][1]])
+            elif kind == "Note" and note is None:
+                inside: list = []
+                walk(node["c"], inside)
+                events.append(["note", inside])
+            else:
+                walk(node.get("c"), note)
+
+    walk(blocks, None)
+    return events
+
+
+def cited_ids(event) -> list[str]:
+    groups = [event[1]] if event[0] == "cite" else [citations for citations, _ in event[1]]
+    return [c["citationId"] for citations in groups for c in citations]
+
+
+def event_blocks(event) -> list:
+    """An event as blocks that give citeproc the same citations in the same notes."""
+    if event[0] == "cite":
+        return [{"t": "Para", "c": [{"t": "Cite", "c": [event[1], event[2]]}]}]
+    inlines = [{"t": "Cite", "c": [c, t]} for c, t in event[1]] or [{"t": "Str", "c": "note"}]
+    return [{"t": "Para", "c": [{"t": "Note", "c": [{"t": "Para", "c": inlines}]}]}]
+
+
+def priming(items: list[str], trailing: list) -> list:
+    """Blocks that leave citeproc in a state: these sources cited before, then these notes."""
+    blocks = [{"t": "Para", "c": [{"t": "Cite", "c": [[{
+        "citationId": item, "citationPrefix": [], "citationSuffix": [], "citationMode": {"t": "NormalCitation"},
+        "citationNoteNum": 0, "citationHash": 0}], [{"t": "Str", "c": f"@{item}"}]]}]} for item in items]
+    return blocks + [block for event in trailing for block in event_blocks(event)]
+
+
+def localise_notes(markup: str) -> dict[str, dict]:
+    """Cut pandoc's HTML into snippets, each with its own notes, numbered from 1 within it."""
+    root = html.fragment_fromstring(markup, create_parent="div")
+    notes = {item.get("id"): item for item in root.xpath('.//section[@id="footnotes"]/ol/li')}
+    pieces = {}
+    for div in root.xpath('./div[contains(@class, "snippet")]'):
+        own = []
+        for number, ref in enumerate(note_refs(div), start=1):
+            note = notes[ref.get("href").lstrip("#")]
+            renumber(ref, note, number)
+            own.append(html.tostring(note, encoding="unicode", with_tail=False))
+        pieces[div.get("id")] = {"div": html.tostring(div, encoding="unicode", with_tail=False), "notes": own}
+    return pieces
+
+
+def renumber(ref, note, number: int) -> None:
+    """Give a note call and its note pandoc's ids for note number `number`."""
+    ref.set("href", f"#fn{number}")
+    ref.set("id", f"fnref{number}")
+    for sup in ref.iter("sup"):
+        sup.text = str(number)
+    note.set("id", f"fn{number}")
+    for back in note.xpath('.//a[contains(@class, "footnote-back")]'):
+        back.set("href", f"#fnref{number}")
+
+
+def assemble(pieces: list[dict]) -> RenderedHTML:
+    """The snippets' pieces, in book order, as one rendering with the notes numbered across the book."""
+    # One parse of all the pieces (each is a whole element, as lxml wrote it), not one per piece.
+    markup = "".join(piece["div"] for piece in pieces) + "<ol>" + "".join(n for p in pieces for n in p["notes"]) + "</ol>"
+    root = html.fragment_fromstring(markup, create_parent="div")
+    items = iter(root[-1])
+    snippets, notes, number = {}, {}, 0
+    for div in root[:-1]:
+        for ref in note_refs(div):
+            number += 1
+            note = next(items)
+            renumber(ref, note, number)
+            notes[note.get("id")] = note
+        snippets[div.get("id")] = div
+    return finish_notes(snippets, notes)
+
+
+def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: str) -> tuple[RenderedHTML, list[str]]:
+    """Render the book's AST, reusing cached snippets (see the module's doc); (rendering, warnings)."""
+    if any(entry["key"] is None for entry in parsed.values()):  # see whole_book(): no cache
+        markup, warnings = convert.render(ast, references, root, lang)
+        return split_pandoc_html(markup), warnings
+    divs = ast["blocks"]
+    ids = [div["c"][0][0] for div in divs]
+    fixed = cache.key("render", code_key("convert.py", "html.py", "incremental.py"), pandoc_version(),
+                      cache.file_key(root / convert.CSL_STYLE), lang, references)
+    keys, states = [], []
+    seen: dict[str, None] = {}  # the sources cited so far, in order of first citation
+    trailing: list = []  # the notes from the last that cites anything
+    for snippet_id in ids:
+        # The parse key stands for the snippet's AST, which is a function of it.
+        keys.append(cache.key(fixed, parsed[snippet_id]["key"], list(seen), trailing))
+        states.append((list(seen), trailing))
+        for event in parsed[snippet_id]["events"]:
+            cited = cited_ids(event)
+            seen.update(dict.fromkeys(cited))
+            trailing = [event] if cited else trailing + [event] if trailing else []
+    pieces: dict[str, dict] = {}
+    for snippet_id, key in zip(ids, keys):
+        entry = recall(root, "render", key)
+        if isinstance(entry, dict) and isinstance(entry.get("div"), str) and isinstance(entry.get("notes"), list):
+            pieces[snippet_id] = entry
+    missing = [i for i, snippet_id in enumerate(ids) if snippet_id not in pieces]
+    warnings: list[str] = []
+    if missing:
+        blocks, cited, previous = [], set(), -1
+        for i in missing:
+            if i != previous + 1:  # a snippet rendered without the one before it: rebuild the state
+                items, before = states[i]
+                blocks += priming([item for item in items if item not in cited], before)
+                cited.update(items)
+            blocks.append(divs[i])
+            for event in parsed[ids[i]]["events"]:
+                cited.update(cited_ids(event))
+            previous = i
+        markup, warnings = convert.render({**ast, "blocks": blocks}, references, root, lang)
+        if warnings and len(missing) < len(divs):  # messages as a cold build gives them
+            markup, warnings = convert.render(ast, references, root, lang)
+            missing = list(range(len(divs)))
+        found = localise_notes(markup)
+        for i in missing:
+            pieces[ids[i]] = found[ids[i]]
+            if not warnings:
+                keep(root, "render", keys[i], found[ids[i]])
+    return assemble([pieces[snippet_id] for snippet_id in ids]), warnings

@@ -1,0 +1,137 @@
+"""The caches of parse, check and render (book/incremental.py): a cached build gives the bytes of a
+cold one, an edit shows, a changed source re-checks the quotations that cite it, damage is ignored."""
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from conftest import run_build
+
+from book import cache, incremental
+from book.build import build, render_view
+from book.config import ROOT, BuildOptions
+from book.diagnostics import BuildError
+from book.html import inner_html
+from book.pipeline import gather
+
+CHAPTER = "chapters/01-life.md"
+
+
+@pytest.fixture
+def no_cache():
+    """Within the block: what `python build.py --no-cache` does."""
+
+    class Switch:
+        def __enter__(self):
+            cache.enabled = False
+
+        def __exit__(self, *exc):
+            cache.enabled = True
+
+    return Switch()
+
+
+def forget():
+    """A fresh process: nothing remembered in memory, only what .cache/ holds."""
+    incremental.MEMORY.clear()
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def edit(root: Path, old: str, new: str, file: str = CHAPTER) -> None:
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_edit_built_from_the_cache_gives_the_bytes_of_a_cold_build(tiny, tmp_path, no_cache):
+    run_build(tiny, tmp_path / "first", ("epub", "web"))  # fills .cache/
+    edit(tiny, "He was executed on 15 March 1938.", "He was shot on 15 March 1938, after the trial.")
+    forget()
+    cached = run_build(tiny, tmp_path / "cached", ("epub", "web"))
+    assert any((tiny / ".cache" / kind).iterdir() for kind in ("parse", "check", "render"))
+    with no_cache:
+        cold = run_build(tiny, tmp_path / "cold", ("epub", "web"))
+    assert cached.epub.read_bytes() == cold.epub.read_bytes()
+    assert cached.kepub.read_bytes() == cold.kepub.read_bytes()
+    assert files_of(tmp_path / "cached" / "tiny-web") == files_of(tmp_path / "cold" / "tiny-web")
+    chapter = cached.epub_files()["EPUB/chapter-1.xhtml"].decode()
+    assert "He was shot on 15 March 1938, after the trial." in chapter
+    assert "He was executed" not in chapter
+    assert cached.report.items == cold.report.items
+
+
+def rendered(root: Path) -> tuple[dict, dict, list]:
+    book = gather(root)
+    view = render_view(book)
+    parts = {p.slug: p.body for p in view.parts}
+    notes = {key: inner_html(note) for key, note in view.notes.items()}
+    return parts, notes, [str(item) for item in book.report.items]
+
+
+def test_a_snippet_rendered_alone_gets_the_notes_of_a_whole_book_run(tmp_path, no_cache):
+    """Chicago's shortened notes depend on the citations before them (first, subsequent, Ibid.):
+    the real book, one chapter edited and rendered alone, the others taken from the cache."""
+    root = tmp_path / "book"
+    for name in ("chapters", "sources", "styles"):
+        shutil.copytree(ROOT / name, root / name)
+    rendered(root)  # fills .cache/
+    edit(root, "## The grain crisis of 1927–28\n", "## The grain crisis of 1927–28\n\nA paragraph added.\n",
+         "chapters/03-industrialization.md")
+    forget()
+    misses = []
+    original = incremental.convert.render
+
+    def counting(ast, *args):
+        misses.append([block["c"][0][0] for block in ast["blocks"] if block["t"] == "Div"])
+        return original(ast, *args)
+
+    incremental.convert.render = counting
+    try:
+        cached = rendered(root)
+    finally:
+        incremental.convert.render = original
+    assert misses == [["body-industrialization"]]  # one chapter rendered, after citations that prime citeproc
+    with no_cache:
+        cold = rendered(root)
+    assert cached == cold
+    assert "A paragraph added." in cached[0]["industrialization"]
+
+
+def check(root: Path):
+    options = BuildOptions(root=root, out_dir=root / "dist", targets=(), quiet=True)
+    try:
+        return build(options, Console(file=io.StringIO()))[0].items
+    except BuildError as exc:
+        return exc.diagnostics
+
+
+def test_a_changed_source_paragraph_fails_the_quotation_in_an_unchanged_chapter(tiny):
+    assert not [d for d in check(tiny) if d.severity == "error"]
+    seed = next((tiny / "sources" / "seeds").glob("001_*.txt"))
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(text.replace("favourite of the whole Party", "darling of the whole Party"), encoding="utf-8")
+    forget()
+    problems = [str(d) for d in check(tiny) if d.code == "quote.mismatch"]
+    assert any(p.startswith(f"{CHAPTER}:36:") and "favourite of the whole Party" in p for p in problems), problems
+
+
+def test_a_damaged_cache_entry_is_ignored_and_rebuilt(tiny, tmp_path):
+    first = run_build(tiny, tmp_path / "first", ("epub",))
+    entries = [p for kind in ("parse", "check", "render", "cover", "fonts")
+               for p in (tiny / ".cache" / kind).iterdir()]
+    assert entries
+    for number, entry in enumerate(entries):  # torn, flipped, emptied
+        data = entry.read_bytes()
+        entry.write_bytes(data[: len(data) // 2] if number % 3 == 0 else
+                          data[:-2] + bytes([data[-2] ^ 1]) + data[-1:] if number % 3 == 1 else b"")
+    forget()
+    again = run_build(tiny, tmp_path / "again", ("epub",))
+    assert again.epub.read_bytes() == first.epub.read_bytes()
+    assert again.report.items == first.report.items
+    assert all(cache.read(tiny, entry.parent.name, entry.name) is not None for entry in entries)
