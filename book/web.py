@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import html
 
-from .diagnostics import BuildError, Report
+from .diagnostics import Report
 from .epub import embed_images, resolve_links
 from .epub_pages import insert_page_markers
 from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
