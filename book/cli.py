@@ -18,8 +18,9 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser = argparse.ArgumentParser(
         prog="build.py", description="Build the Bukharin study guide.",
         epilog="python build.py source ID [PARA ...] prints a source's numbered paragraphs.")
-    parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "web", "check", "serve"],
-                        help="what to build (default: all); 'check' validates without writing; "
+    parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "web", "teacher", "check", "serve"],
+                        help="what to build (default: all); 'teacher' is the teacher's edition (PDF); "
+                        "'check' validates without writing; "
                         "'serve' previews the web edition, rebuilt on every save")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ in the book)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (default: this project)")
@@ -29,7 +30,8 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     args = parser.parse_args(argv)
-    targets = {"all": ("pdf", "epub", "web"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
+    targets = {"all": ("pdf", "epub", "web", "teacher"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
+               "teacher": ("teacher",),
                "check": (), "serve": ("web",)}[args.target]
     root = args.root.resolve()
     if not root.is_dir():
