@@ -145,7 +145,7 @@ def check_snippet(snippet: Snippet, blocks: list, sources: dict[str, Source], re
 # The self-check's questions and options and the seminar plan ask and arrange; their explanations
 # and the teacher's points state facts and cite.
 NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-", "conflict-", "selfq-", "selfopt-",
-                    "teachplan-")
+                    "teachplan-", "teachopen-")
 
 
 def walk_blocks(blocks: list, ctx: Context, needs_cite: bool, depth: int = 0) -> None:
