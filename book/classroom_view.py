@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from .html import RenderedHTML, inner_html
 
-KINDS = {"choice": "Choose one", "order": "Dates in order", "who": "Who said it?"}
+KINDS = {"choice": "Choose one", "order": "Dates in order", "who": "Who said it"}
 
 
 @dataclass
@@ -42,6 +42,12 @@ class SelfCheckView:
     @property
     def right(self) -> str:
         return self.options[self.answer - 1]
+
+    @property
+    def right_sentence(self) -> Markup:
+        """The right option as a sentence of the key: with one full stop, not two."""
+        right = Markup(self.right)
+        return right if right.striptags().rstrip().endswith((".", "?", "!")) else right + Markup(".")
 
 
 @dataclass
