@@ -64,6 +64,7 @@ def printed_page_refs(path: Path):
                 target = names[str(dest)] if isinstance(dest, pikepdf.String) else dest
                 target = target.D if isinstance(target, pikepdf.Dictionary) else target
                 x0, y0, x1, y1 = (float(v) for v in annotation.Rect)
+                x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
                 box = (max(x0 - 1, 0), max(height - y1, 0), x1 + 1, min(height - y0, height))
                 text = plumber.pages[number].crop(box).extract_text() or ""
                 match = re.search(r"p\.\s*([0-9ivxlc]+)\)?\s*$", text)
