@@ -67,7 +67,7 @@ def printed_page_refs(path: Path):
                 x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
                 box = (max(x0 - 1, 0), max(height - y1, 0), x1 + 1, min(height - y0, height))
                 text = plumber.pages[number].crop(box).extract_text() or ""
-                match = re.search(r"p\.\s*([0-9ivxlc]+)\)?\s*$", text)
+                match = re.search(r"p\.\s*([0-9ivxlc]+)\)?[.,;:]?\s*$", text)  # the box may take the stop after
                 if match:
                     yield str(dest), match.group(1), labels[page_index[target[0].objgen]]
 
@@ -156,7 +156,7 @@ def test_the_teacher_edition_is_the_students_page_for_page_then_the_notes(book, 
     teacher = page_texts(teacher_edition.out / f"{slug}-teacher-a4.pdf")
     assert len(teacher) > len(student)
     differ = [n for n in range(len(student)) if teacher[n] != student[n]]
-    assert len(differ) == 1 and "Teacher’s edition" in teacher[differ[0]]  # the title page alone
+    assert len(differ) == 1 and "teacher’s edition" in teacher[differ[0]].lower()  # the title page alone
     notes = "\n".join(teacher[len(student):])
     assert notes.startswith("Teacher’s Notes") or "\nTeacher’s Notes" in notes[:200]
     assert "Chapter 1: Life" in notes and "Chapter 2:" not in notes  # only chapter 1 has notes
