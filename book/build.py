@@ -120,8 +120,10 @@ def write_teacher_pdfs(book: Gathered, view: BookView, options, staging: Path, r
                        task) -> None:
     """The teacher's edition: the student's book, page for page, then the teacher's notes."""
     if not view.teacher:
-        book.report.warning("teacher.none", "no chapter has teacher's notes (chapters/teacher/<chapter>.yaml): "
-                            "the teacher's edition was not written")
+        if book.classroom.teacher_folder:  # a book without the folder has no teacher's edition at all
+            book.report.warning("teacher.none", "no chapter has teacher's notes (chapters/teacher/<chapter>.yaml): "
+                                "the teacher's edition was not written")
+        results.append("no teacher's edition: no chapter has teacher's notes in chapters/teacher/")
         return
     from .pdf import write_pdfs
 
