@@ -90,6 +90,8 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
             remember_page_map(options.root, page_map)
             results.append(summary_line(options.out_dir / name, f"{result.pages} pages",
                                         len(result.data), time.perf_counter() - t0))
+    if "teacher" in options.targets:
+        write_teacher_pdfs(book, view, options, staging, results, progress, task)
     if "epub" in options.targets:
         from .epub import write_epub
         from .kepub import kepub_from_epub  # the Kobo edition is a transform of the EPUB's bytes
@@ -127,6 +129,27 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
         for name, data, extent in write_flashcards(view, options.root):
             (staging / name).write_bytes(data)
             results.append(summary_line(options.out_dir / name, extent, len(data), time.perf_counter() - t0))
+
+
+def write_teacher_pdfs(book: Gathered, view: BookView, options, staging: Path, results: list[str], progress,
+                       task) -> None:
+    """The teacher's edition: the student's book, page for page, then the teacher's notes."""
+    if not view.teacher:
+        if book.classroom.teacher_folder:  # a book without the folder has no teacher's edition at all
+            book.report.warning("teacher.none", "no chapter has teacher's notes (chapters/teacher/<chapter>.yaml): "
+                                "the teacher's edition was not written")
+        results.append("no teacher's edition: no chapter has teacher's notes in chapters/teacher/")
+        return
+    from .pdf import write_pdfs
+
+    papers = book.config.papers
+    progress.update(task, description=f"laying out the teacher's edition ({', '.join(papers)})")
+    t0 = time.perf_counter()
+    for paper, result in write_pdfs(view, options.root, papers, book.report, edition="teacher").items():
+        name = f"{book.config.slug}-teacher-{paper}.pdf"
+        (staging / name).write_bytes(result.data)
+        results.append(summary_line(options.out_dir / name, f"{result.pages} pages", len(result.data),
+                                    time.perf_counter() - t0))
 
 
 def install(staging: Path, out_dir: Path) -> None:

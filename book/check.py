@@ -142,7 +142,10 @@ def check_snippet(snippet: Snippet, blocks: list, sources: dict[str, Source], re
 
 
 # Snippets that are our own words about the book itself, not claims about history.
-NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-", "conflict-")
+# The self-check's questions and options and the seminar plan ask and arrange; their explanations
+# and the teacher's points state facts and cite.
+NO_CITE_SNIPPETS = ("aim-", "question-", "summary-", "reading-", "srcnote-", "conflict-", "selfq-", "selfopt-",
+                    "teachplan-", "teachopen-")
 
 
 def walk_blocks(blocks: list, ctx: Context, needs_cite: bool, depth: int = 0) -> None:

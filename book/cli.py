@@ -19,8 +19,10 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser = argparse.ArgumentParser(
         prog="build.py", description="Build the Bukharin study guide.",
         epilog="python build.py source ID [PARA ...] prints a source's numbered paragraphs.")
-    parser.add_argument("target", nargs="?", default="all", choices=["all", "pdf", "epub", "web", "flashcards", "check", "serve"],
-                        help="what to build (default: all); 'check' validates without writing; "
+    parser.add_argument("target", nargs="?", default="all",
+                        choices=["all", "pdf", "epub", "web", "teacher", "flashcards", "check", "serve"],
+                        help="what to build (default: all); 'teacher' is the teacher's edition (PDF); "
+                        "'check' validates without writing; "
                         "'serve' previews the web edition, rebuilt on every save")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: dist/ in the book)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (default: this project)")
@@ -36,8 +38,9 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
         from . import cache
 
         cache.enabled = False
-    targets = {"all": ("pdf", "epub", "web", "flashcards"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
-               "flashcards": ("flashcards",), "check": (), "serve": ("web",)}[args.target]
+    targets = {"all": ("pdf", "epub", "web", "teacher", "flashcards"), "pdf": ("pdf",), "epub": ("epub",),
+               "web": ("web",), "teacher": ("teacher",), "flashcards": ("flashcards",), "check": (),
+               "serve": ("web",)}[args.target]
     root = args.root.resolve()
     if not root.is_dir():
         raise BuildError.single("cli.root", f"--root {args.root}: not a folder; give the book's folder "

@@ -34,7 +34,7 @@ FONT_FILES = ["LinLibertine_R.otf", "LinLibertine_RI.otf", "LinLibertine_RB.otf"
 FONT_LICENCE = ("OFL-1.1.txt", "style/fonts/OFL.txt")
 
 # The back matter's semantics for reading systems (epub:type) and assistive technology (DPUB-ARIA role).
-BACK_MATTER_ROLES = {"timeline": ("appendix", "doc-appendix"), "people": ("appendix", "doc-appendix"),
+BACK_MATTER_ROLES = {"answers": ("appendix", "doc-appendix"), "timeline": ("appendix", "doc-appendix"), "people": ("appendix", "doc-appendix"),
                      "glossary": ("glossary", "doc-glossary"), "disagreements": ("appendix", "doc-appendix"),
                      "sources": ("bibliography", "doc-bibliography"),
                      "index": ("index", "doc-index")}
@@ -54,7 +54,7 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
     context = dict(config=view.config, year=view.year, events=view.events, people=view.people,
                    terms=view.terms, sources=view.sources, conflicts=view.conflicts, index_groups=index_groups(index),
                    index_by_heading={e.heading: e for e in index}, paged=False, many=MANY_PAGES,
-                   page_label=page_map.label_of)
+                   page_label=page_map.label_of, chapters=view.chapters)
     pages = [
         Page("cover.xhtml", "Cover", '<section class="cover" epub:type="cover"><img src="images/cover.png" '
              f'alt="Cover: {escape(view.config.title)}, {escape(view.config.subtitle)}"/></section>', "cover"),

@@ -15,7 +15,8 @@ from .pipeline import Gathered
 
 
 # The generated back matter, in book order: (anchor id, title).
-BACK_MATTER = [{"id": "timeline", "title": "Timeline"}, {"id": "people", "title": "Who’s Who"},
+BACK_MATTER = [{"id": "answers", "title": "Answers to the Self-Check Questions"},
+               {"id": "timeline", "title": "Timeline"}, {"id": "people", "title": "Who’s Who"},
                {"id": "glossary", "title": "Glossary"},
                {"id": "disagreements", "title": "Where the Sources Disagree"},
                {"id": "sources", "title": "Sources"}, {"id": "index", "title": "Index"}]
@@ -40,6 +41,7 @@ class PartView:
     summary: str = ""
     questions: list[str] = field(default_factory=list)
     further_reading: list[ReadingView] = field(default_factory=list)
+    selfcheck: list = field(default_factory=list)  # [SelfCheckView] (book/classroom_view.py)
 
     @property
     def anchor(self) -> str:
@@ -136,6 +138,7 @@ class BookView:
     markdown: dict[str, str] = field(default_factory=dict)  # file -> text, to locate problems
     index: list[IndexEntry] = field(default_factory=list)
     conflicts: list[ConflictView] = field(default_factory=list)  # the register, in its own order
+    teacher: list = field(default_factory=list)  # [TeacherView]: only the teacher's edition prints them
 
     def locate(self, needle: str) -> dict:
         """File and line where an editor wrote something (a URL, say), for a diagnostic."""
@@ -155,7 +158,10 @@ class BookView:
 
 
 def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
+    from .classroom_view import selfcheck_views, teacher_views
+
     terms = {t.id: t for t in book.apparatus.terms}
+    selfcheck = selfcheck_views(book, rendered)
     parts = []
     for part in book.parts:
         slug, meta = part.slug, part.meta
@@ -169,6 +175,7 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
             further_reading=[ReadingView(item.source, book.sources[item.source].meta.get("label", item.source),
                                          rendered.inline(f"reading-{slug}-{i}"))
                              for i, item in enumerate(meta.further_reading)],
+            selfcheck=selfcheck.get(slug, []),
         ))
     titles = {p.slug: p.title for p in parts}
     events = [EventView(e.date, e.when, rendered.inline(f"event-{e.id}"), e.chapter, titles.get(e.chapter, ""),
@@ -191,8 +198,10 @@ def build_view(book: Gathered, rendered: RenderedHTML) -> BookView:
                                for j, side in enumerate(c.sides)],
                               rendered.inline(f"conflict-{c.id}-conclusion"))
                  for c in book.register.entries]
-    return BookView(book.config, [p for p in parts if p.kind == "front"], [p for p in parts if p.kind == "chapter"],
-                    events, people, glossary, sources, rendered.notes, markdown, conflicts=conflicts)
+    chapters = [p for p in parts if p.kind == "chapter"]
+    return BookView(book.config, [p for p in parts if p.kind == "front"], chapters,
+                    events, people, glossary, sources, rendered.notes, markdown, conflicts=conflicts,
+                    teacher=teacher_views(book, rendered, chapters))
 
 
 def side_citation(meta: dict, speaker: str, paragraphs: list[int]) -> Markup:

@@ -39,13 +39,14 @@ class PdfResult:
     page_map: PageMap | None = None  # for the edition the EPUB's page numbers follow
 
 
-def print_html(view: BookView, index: list[IndexEntry]) -> str:
-    """The book as one HTML document, notes moved to where they are called."""
+def print_html(view: BookView, index: list[IndexEntry], edition: str = "student") -> str:
+    """The book as one HTML document, notes moved to where they are called. The teacher's edition
+    is the student's book followed by the teacher's notes, so that its pages are the student's."""
     markup = environment().get_template("print.html.j2").render(
         config=view.config, year=view.year, front=view.front, chapters=view.chapters, back=BACK_MATTER,
         events=view.events, people=view.people, terms=view.terms, sources=view.sources, conflicts=view.conflicts,
         index_groups=index_groups(index), index_by_heading={e.heading: e for e in index},
-        paged=True, many=MANY_PAGES)
+        paged=True, many=MANY_PAGES, edition=edition, teacher=view.teacher)
     root = html.document_fromstring(markup)
     for ref in note_refs(root):
         span = html.Element("span", {"class": "footnote"})  # a float must hold inline content only
@@ -111,7 +112,8 @@ def pages_of_anchors(document) -> dict[str, int]:
     return pages
 
 
-def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration):
+def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration,
+                 edition: str = "student"):
     """The book laid out with an index whose page references are right: each page once.
 
     Which index marks to print depends on the pages they fall on, so the layout needs those
@@ -124,25 +126,25 @@ def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, f
     with names_kept_whole(view.people):
         if guess is not None:
             index = one_per_page(view.index, guess)
-            document = layout(print_html(view, index), root, paper, fetcher, fonts)
+            document = layout(print_html(view, index, edition), root, paper, fetcher, fonts)
         else:
-            index, document = None, layout(print_html(view, []), root, paper, fetcher, fonts)
+            index, document = None, layout(print_html(view, [], edition), root, paper, fetcher, fonts)
         pages = {a: p for a, p in pages_of_anchors(document).items() if a in indexed}
         right = one_per_page(view.index, pages)
         if right != index:
-            document = layout(print_html(view, right), root, paper, fetcher, fonts)
+            document = layout(print_html(view, right, edition), root, paper, fetcher, fonts)
     pagemap.store_guess(root, paper, pages)
     return document
 
 
-def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
+def write_pdf(view: BookView, root: Path, paper: str, report: Report, edition: str = "student") -> PdfResult:
     fetcher = BookFetcher(root)
     fonts = FontConfiguration()
     capture = LogCapture()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(capture)
     try:
-        document = lay_out_book(view, root, paper, fetcher, fonts)
+        document = lay_out_book(view, root, paper, fetcher, fonts, edition)
         with tagged(document):
             data = document.write_pdf(pdf_identifier=view.config.identifier.encode(), pdf_variant=PDF_VARIANT)
     finally:
@@ -156,7 +158,7 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
             report.warning("pdf.weasyprint", f"WeasyPrint: {message}")
     first_main = pages_of_anchors(document).get(view.chapters[0].anchor, 0)
     page_map = None
-    if paper == PAGE_SOURCE:
+    if paper == PAGE_SOURCE and edition == "student":
         page_map = read_page_map(document, first_main)
         pagemap.store(root, page_map_key(view, root), page_map)
     return PdfResult(add_page_labels(data, first_main, view), len(document.pages), page_map)
@@ -182,23 +184,24 @@ def edition_page_map(view: BookView, root: Path) -> PageMap:
 _SHARED: dict = {}  # what forked workers read: the view cannot be pickled (lxml elements)
 
 
-def _write_one(root: Path, paper: str):
+def _write_one(root: Path, paper: str, edition: str):
     report = Report()
-    result = write_pdf(_SHARED["view"], root, paper, report)
+    result = write_pdf(_SHARED["view"], root, paper, report, edition)
     return result, report.items
 
 
-def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report) -> dict[str, PdfResult]:
+def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
+               edition: str = "student") -> dict[str, PdfResult]:
     """Lay out each paper size, in parallel when there are several (one process per core)."""
     workers = min(len(papers), os.cpu_count() or 1)
     if workers <= 1:
-        return {paper: write_pdf(view, root, paper, report) for paper in papers}
+        return {paper: write_pdf(view, root, paper, report, edition) for paper in papers}
     _SHARED["view"] = view
     # Workers die with the build (killed, interrupted, or failed): none is left laying out.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
+        futures = {paper: pool.submit(_write_one, root, paper, edition) for paper in papers}
         results = {}
         for paper, future in futures.items():
             results[paper], items = future.result()

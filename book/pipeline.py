@@ -7,6 +7,8 @@ from pathlib import Path
 from . import convert, incremental
 from .apparatus import Apparatus, load_apparatus
 from .chapters import Part, read_parts
+from .classroom import (Classroom, check_classroom, check_guide_links, classroom_snippets, load_classroom,
+                        template_ids, text_ids)
 from .config import BookConfig, load_book_config
 from .conflicts import Register, check_register, load_register, register_snippets
 from .convert import Snippet
@@ -33,6 +35,7 @@ class Gathered:
     config_root: Path
     register: Register
     parsed: dict = field(default_factory=dict)  # snippet id -> its parse key and citations (book/incremental.py)
+    classroom: Classroom = field(default_factory=Classroom)
 
     @property
     def chapters(self) -> list[Part]:
@@ -74,6 +77,7 @@ def gather(root: Path) -> Gathered:
     parts = read_parts(config, root)
     apparatus = load_apparatus(root)
     register = load_register(root)
+    classroom = load_classroom(root, parts)
     report = Report()
     for path in files_leading_outside(root, "styles"):
         report.error("path.outside", "this file (or the symlink it is) leads outside the book's folder; "
@@ -81,12 +85,12 @@ def gather(root: Path) -> Gathered:
     for problem in check_registry(root / "sources"):
         report.error("sources.registry", problem, file=REGISTRY)
     sources = load_registry(root / "sources")
-    snippets = make_snippets(parts, apparatus, sources) + register_snippets(register)
+    snippets = make_snippets(parts, apparatus, sources) + register_snippets(register) + classroom_snippets(classroom)
     ast, warnings, parsed = incremental.parse(snippets, root, PANDOC_NOTE_WARNINGS)
     for line in warnings:
         if not any(known in line for known in PANDOC_NOTE_WARNINGS):  # the check names file and line itself
             report.warning("pandoc.warning", line)
-    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register, parsed)
+    gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register, parsed, classroom)
     run_checks(gathered)
     return gathered
 
@@ -117,6 +121,9 @@ def run_checks(book: Gathered) -> None:
             report.error("timeline.chapter", f"chapter {event.chapter!r} does not exist; use one of {sorted(slugs)}",
                          file="chapters/timeline.yaml", line=book.apparatus.line("chapters/timeline.yaml", index, "chapter"))
     check_register(book.register, book.sources, book.apparatus, book.snippets, report)
+    check_classroom(book.classroom, book.chapters, book.sources, report)
+    known = template_ids(book.parts, book.apparatus, book.sources, book.register) | text_ids(book.parts, blocks)
+    check_guide_links(book.snippets, blocks, known, report)
     dates = [e.date for e in book.apparatus.events]
     for index in range(1, len(dates)):
         if dates[index] < dates[index - 1]:

@@ -49,7 +49,8 @@ def template_context(view: BookView, page_map: PageMap) -> dict:
     return dict(config=view.config, year=view.year, events=view.events, people=view.people,
                 terms=view.terms, sources=view.sources, conflicts=view.conflicts, index_groups=index_groups(index),
                 index_by_heading={e.heading: e for e in index}, paged=False, many=MANY_PAGES,
-                page_label=page_map.label_of, front=view.front, chapters=view.chapters, exact=True)
+                page_label=page_map.label_of, front=view.front, chapters=view.chapters, exact=True,
+                interactive=True)  # the self-check questions answer back (templates/selfcheck.html.j2)
 
 
 def pages_of(view: BookView, page_map: PageMap) -> list[WebPage]:

@@ -341,3 +341,53 @@ def test_a_save_during_serve_shows_in_the_browser_and_errors_overlay(tmp_path, o
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
+
+
+def test_a_self_check_question_answers_back_by_keyboard_alone(server, open_page):
+    page = open_page(server + "chapter-1.html")
+    item = page.locator(".selfcheck-item").first
+    right = int(item.get_attribute("data-answer"))
+    result = item.locator(".selfcheck-result")
+    assert result.get_attribute("aria-live") == "polite"
+    page.locator(".selfcheck-intro a").focus()  # the last stop before the first question
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "selfcheck-life-1"
+    page.keyboard.press("Space")  # chooses the first option
+    if right == 1:
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    button = item.locator(".selfcheck-check")
+    assert page.evaluate("document.activeElement.className") == "selfcheck-check"
+    outline = button.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
+    assert not outline.startswith("none") and not outline.endswith(" 0px"), outline  # focus is visible
+    page.keyboard.press("Enter")
+    assert result.inner_text().startswith("✗") or "Not right" in result.inner_text()
+    assert "wrong" in item.get_attribute("class")
+    page.keyboard.press("Shift+Tab")  # back to the chosen option
+    chosen = int(page.evaluate("document.activeElement.value"))
+    for _ in range((right - chosen) % 4):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert "Right" in result.inner_text() and "right" in item.get_attribute("class")
+    assert item.locator("details.selfcheck-answer").evaluate("d => d.open")
+    assert item.locator("details.selfcheck-answer p").is_visible()
+    assert page.errors == []
+
+
+def test_the_self_check_is_readable_with_scripts_off(site, browser):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto((site / "chapter-1.html").as_uri())
+        item = page.locator(".selfcheck-item").first
+        assert item.locator(".selfcheck-check").is_hidden()  # a button that could do nothing
+        assert item.locator("legend").is_visible() and item.locator("label").count() >= 2
+        summary = item.locator("details.selfcheck-answer summary")
+        summary.focus()
+        page.keyboard.press("Enter")
+        explanation = item.locator("details.selfcheck-answer p")
+        assert explanation.is_visible() and "Julian" in explanation.inner_text()
+        assert page.locator(".selfcheck-item").count() >= 8
+    finally:
+        context.close()

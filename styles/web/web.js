@@ -72,4 +72,31 @@
   }
   document.addEventListener("focusin", place);
   document.addEventListener("mouseover", place);
+
+  // Self-check questions: the button (hidden without scripts, when the <details> gives the
+  // answer) says whether the chosen option is right; the result is announced (aria-live).
+  document.querySelectorAll(".selfcheck-item[data-answer]").forEach(function (item) {
+    var button = item.querySelector(".selfcheck-check");
+    var result = item.querySelector(".selfcheck-result");
+    var answer = item.querySelector(".selfcheck-answer");
+    if (!button || !result) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var chosen = item.querySelector("input[type=radio]:checked");
+      item.classList.remove("right", "wrong");
+      if (!chosen) {
+        result.textContent = "Choose one of the answers first.";
+        return;
+      }
+      var letter = chosen.parentNode.querySelector(".selfcheck-letter").textContent.replace(".", "");
+      if (chosen.value === item.getAttribute("data-answer")) {
+        item.classList.add("right");
+        result.textContent = "Right: " + letter + " is the answer. The explanation is below.";
+        if (answer) answer.open = true;
+      } else {
+        item.classList.add("wrong");
+        result.textContent = "Not right: " + letter + " is not the answer. Try another.";
+      }
+    });
+  });
 })();
