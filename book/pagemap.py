@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .cachecontrol import cache_enabled
 from .model import IndexEntry
 
 PAGE_SOURCE = "a4"  # the printed edition whose page numbers the EPUB carries
@@ -155,6 +156,8 @@ def cache_path(root: Path, key: str) -> Path:
 
 def load_cached(root: Path, key: str) -> PageMap | None:
     """The cached map for this key, or None if there is none or it is torn or corrupt."""
+    if not cache_enabled():
+        return None
     try:
         data = json.loads(cache_path(root, key).read_text(encoding="utf-8"))
         page_map = PageMap(**{name: data[name] for name in ("labels", "words", "starts", "anchors")})
@@ -182,6 +185,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def store(root: Path, key: str, page_map: PageMap) -> None:
     """Keep the map for the next build; a folder we cannot write only costs that build time."""
+    if not cache_enabled():
+        return
     try:
         _write_atomically(cache_path(root, key), json.dumps(asdict(page_map), ensure_ascii=False,
                                                             separators=(",", ":")))

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import io
 import logging
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +26,13 @@ from .model import BACK_MATTER, BookView, IndexEntry
 from . import pagemap
 from .names import names_kept_whole
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page, read_page_map
-from .processes import die_with_parent, kill_workers
+from .diagnostics import BuildError
+from .names import name_words
+from .pdf_cache import PartCache, inputs_digest
+from .pdf_edition import EditionLayout, EditionSpec, book_parts, lay_out_editions
+from .pdf_join import BrokenLinks, join
+from .pdf_parts import PAGE_REF_CSS, LogCapture, layout_code
+from .pdf_workers import Pool
 from .pdf_tags import PDF_VARIANT, tagged
 from .templates import MANY_PAGES, environment, index_groups
 
@@ -80,24 +84,16 @@ def keep_call_with_word(holder) -> None:
     parent.insert(position, wrapper)
 
 
-class LogCapture(logging.Handler):
-    """WeasyPrint logs problems (a missing font, bad CSS) and carries on: make them diagnostics."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-def layout(markup: str, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration):
+def layout(markup: str, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration, parts: bool = False):
+    """WeasyPrint's layout of one HTML document (the whole book, or with `parts`, one part of it)."""
     styles = root / "styles"
     stylesheets = [
         CSS(filename=str(styles / "fonts.css"), font_config=fonts, url_fetcher=fetcher),
         CSS(filename=str(styles / "print.css"), font_config=fonts, url_fetcher=fetcher),
         CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts, url_fetcher=fetcher),
     ]
+    if parts:
+        stylesheets.append(CSS(string=PAGE_REF_CSS, font_config=fonts, url_fetcher=fetcher))
     document = HTML(string=markup, base_url=str(styles) + "/", url_fetcher=fetcher)
     return document.render(stylesheets=stylesheets, font_config=fonts)
 
@@ -135,7 +131,8 @@ def lay_out_book(view: BookView, root: Path, paper: str, fetcher: BookFetcher, f
     return document
 
 
-def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
+def write_pdf_single(view: BookView, root: Path, paper: str, report: Report) -> PdfResult:
+    """The book laid out as one WeasyPrint document (as before parts; for comparisons)."""
     fetcher = BookFetcher(root)
     fonts = FontConfiguration()
     capture = LogCapture()
@@ -163,7 +160,7 @@ def write_pdf(view: BookView, root: Path, paper: str, report: Report) -> PdfResu
 
 
 def page_map_key(view: BookView, root: Path) -> str:
-    code = b"".join((Path(__file__).parent / name).read_bytes() for name in ("pdf.py", "names.py"))
+    code = layout_code()
     return pagemap.cache_key(print_html(view, []), root, PAGE_SOURCE, code=code)
 
 
@@ -173,43 +170,71 @@ def edition_page_map(view: BookView, root: Path) -> PageMap:
     cached = pagemap.load_cached(root, key)
     if cached is not None:
         return cached
-    document = lay_out_book(view, root, PAGE_SOURCE, BookFetcher(root), FontConfiguration())
-    page_map = read_page_map(document, pages_of_anchors(document).get(view.chapters[0].anchor, 0))
+    [edition] = lay_out(view, root, [PAGE_SOURCE], write=False)  # the parts' layouts, cached too
+    page_map = edition.page_map()
     pagemap.store(root, key, page_map)
     return page_map
 
 
-_SHARED: dict = {}  # what forked workers read: the view cannot be pickled (lxml elements)
-
-
-def _write_one(root: Path, paper: str):
-    report = Report()
-    result = write_pdf(_SHARED["view"], root, paper, report)
-    return result, report.items
-
-
-def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report) -> dict[str, PdfResult]:
-    """Lay out each paper size, in parallel when there are several (one process per core)."""
-    workers = min(len(papers), os.cpu_count() or 1)
-    if workers <= 1:
-        return {paper: write_pdf(view, root, paper, report) for paper in papers}
-    _SHARED["view"] = view
-    # Workers die with the build (killed, interrupted, or failed): none is left laying out.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=die_with_parent, initargs=(os.getpid(),))
+def default_workers() -> int:
+    """Worker processes for layout: BOOK_PDF_WORKERS, or one per core."""
     try:
-        futures = {paper: pool.submit(_write_one, root, paper) for paper in papers}
-        results = {}
-        for paper, future in futures.items():
-            results[paper], items = future.result()
-            report.items.extend(item for item in items if item not in report.items)
-        return results
+        return max(1, int(os.environ.get("BOOK_PDF_WORKERS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def edition_spec(view: BookView, root: Path, paper: str, code: bytes) -> EditionSpec:
+    words = name_words(view.people)
+    shared = inputs_digest(root, paper, words, code, view.config.identifier.encode())
+    return EditionSpec(paper, book_parts(view, print_html, lambda marks: one_per_page(view.index, marks)),
+                       PartCache(root, shared))
+
+
+def lay_out(view: BookView, root: Path, papers: list[str], write: bool, workers: int | None = None):
+    """Every edition laid out part by part (in worker processes), and with `write` its parts' PDFs."""
+    code = layout_code()
+    editions = [EditionLayout(edition_spec(view, root, paper, code)) for paper in papers]
+    pool = Pool(workers or default_workers(), (root, name_words(view.people), view.config.identifier.encode()))
+    try:
+        lay_out_editions(editions, pool, write)
     except BaseException:
-        kill_workers(pool)
+        pool.kill()  # workers die with the build: none is left laying out
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _SHARED.clear()
+    pool.close()
+    return editions
+
+
+def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
+               workers: int | None = None) -> dict[str, PdfResult]:
+    """Lay out each paper size part by part, across the cores, and join each edition's parts."""
+    results = {}
+    for edition in lay_out(view, root, papers, write=True, workers=workers):
+        messages, refused = edition.messages()
+        for url in dict.fromkeys(refused):
+            report.warning("fetch.refused", f"refused to load {url}: the build reads only files inside the "
+                           "book's folder and never the network; remove it or copy the file into the book",
+                           **view.locate(url))
+        for message in dict.fromkeys(messages):
+            if "refused:" not in message:
+                report.warning("pdf.weasyprint", f"WeasyPrint: {message}")
+        placement = edition.placement()
+        try:
+            data = join(edition.part_pdfs(), placement.first_main, view.config.language, root / "styles" / "fonts")
+        except BrokenLinks as broken:
+            for target in broken.targets:
+                report.error("pdf.link", f"a link points to #{target}, which nothing in the book holds")
+            raise BuildError(report.errors) from None
+        page_map = None
+        if edition.paper == PAGE_SOURCE:
+            page_map = edition.page_map()
+            pagemap.store(root, page_map_key(view, root), page_map)
+        results[edition.paper] = PdfResult(data, placement.total, page_map)
+    return results
+
+
+def write_pdf(view: BookView, root: Path, paper: str, report: Report, workers: int | None = None) -> PdfResult:
+    return write_pdfs(view, root, [paper], report, workers)[paper]
 
 
 def add_page_labels(data: bytes, first_main: int, view: BookView) -> bytes:
