@@ -28,7 +28,13 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser.add_argument("--port", type=int, default=0, help="serve: the port (default: a free one)")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    parser.add_argument("--no-cache", action="store_true", help="use no cache: lay out and render everything "
+                        "anew (the result is the same, byte for byte)")
     args = parser.parse_args(argv)
+    if args.no_cache:
+        from .cachecontrol import disable_caches
+
+        disable_caches()
     targets = {"all": ("pdf", "epub", "web"), "pdf": ("pdf",), "epub": ("epub",), "web": ("web",),
                "check": (), "serve": ("web",)}[args.target]
     root = args.root.resolve()

@@ -200,6 +200,8 @@ def guess_path(root: Path, paper: str) -> Path:
 
 def load_guess(root: Path, paper: str) -> dict[str, int] | None:
     """The pages of the index marks in the last build of this paper size: a guess, to be checked."""
+    if not cache_enabled():
+        return None
     try:
         data = json.loads(guess_path(root, paper).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -210,6 +212,8 @@ def load_guess(root: Path, paper: str) -> dict[str, int] | None:
 
 
 def store_guess(root: Path, paper: str, pages: dict[str, int]) -> None:
+    if not cache_enabled():
+        return
     try:
         _write_atomically(guess_path(root, paper), json.dumps(pages, sort_keys=True, separators=(",", ":")))
     except OSError:

@@ -1,8 +1,12 @@
-"""The PDF writer: one HTML document for the whole book, laid out by WeasyPrint.
+"""The PDF writer: the book's HTML, laid out by WeasyPrint part by part and joined.
 
-Layout runs twice: the first pass (without the index) finds the page of every index mark, so
-that the index can list each page once; the second is the book. Page labels (i, ii, … then 1, 2, …) are added
-afterwards with pikepdf, since WeasyPrint writes none.
+print_html() renders the whole book; book/pdf_edition.py cuts it into parts (front matter, each
+chapter, each back-matter page, the index), lays them out in worker processes until the page
+numbers they print of each other have settled, and book/pdf_join.py joins their PDFs, with
+page labels (i, ii, … then 1, 2, …), links, outline, tags and fonts made whole. The index lists
+each page once, so which marks it prints depends on their pages: it is laid out after the parts
+that hold them. write_pdf_single() lays the book out as one document, as before parts (for
+comparison: the page maps of the two must be equal).
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from .model import BACK_MATTER, BookView, IndexEntry
 from . import pagemap
 from .names import names_kept_whole
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page, read_page_map
-from .diagnostics import BuildError
+from .diagnostics import BuildError, Diagnostic
 from .names import name_words
 from .pdf_cache import PartCache, inputs_digest
 from .pdf_edition import EditionLayout, EditionSpec, book_parts, lay_out_editions
@@ -84,18 +88,26 @@ def keep_call_with_word(holder) -> None:
     parent.insert(position, wrapper)
 
 
-def layout(markup: str, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration, parts: bool = False):
-    """WeasyPrint's layout of one HTML document (the whole book, or with `parts`, one part of it)."""
+def stylesheets(root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration, parts: bool = False):
+    """The print styles for one paper size (with `parts`, and the rule that prints another
+    part's page numbers); made once per process and reused for every part laid out there."""
     styles = root / "styles"
-    stylesheets = [
+    sheets = [
         CSS(filename=str(styles / "fonts.css"), font_config=fonts, url_fetcher=fetcher),
         CSS(filename=str(styles / "print.css"), font_config=fonts, url_fetcher=fetcher),
         CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts, url_fetcher=fetcher),
     ]
     if parts:
-        stylesheets.append(CSS(string=PAGE_REF_CSS, font_config=fonts, url_fetcher=fetcher))
+        sheets.append(CSS(string=PAGE_REF_CSS, font_config=fonts, url_fetcher=fetcher))
+    return sheets
+
+
+def layout(markup: str, root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration, sheets=None):
+    """WeasyPrint's layout of one HTML document: the whole book, or one part of it (`sheets`)."""
+    styles = root / "styles"
+    sheets = sheets or stylesheets(root, paper, fetcher, fonts)
     document = HTML(string=markup, base_url=str(styles) + "/", url_fetcher=fetcher)
-    return document.render(stylesheets=stylesheets, font_config=fonts)
+    return document.render(stylesheets=sheets, font_config=fonts)
 
 
 def pages_of_anchors(document) -> dict[str, int]:
@@ -209,7 +221,12 @@ def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
                workers: int | None = None) -> dict[str, PdfResult]:
     """Lay out each paper size part by part, across the cores, and join each edition's parts."""
     results = {}
-    for edition in lay_out(view, root, papers, write=True, workers=workers):
+    try:
+        editions = lay_out(view, root, papers, write=True, workers=workers)
+    except BrokenLinks as broken:
+        raise BuildError([Diagnostic("error", "pdf.link", f"a link points to #{target}, which nothing in the "
+                                     "book holds: correct the link or add the id") for target in broken.targets]) from None
+    for edition in editions:
         messages, refused = edition.messages()
         for url in dict.fromkeys(refused):
             report.warning("fetch.refused", f"refused to load {url}: the build reads only files inside the "
@@ -220,11 +237,11 @@ def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
                 report.warning("pdf.weasyprint", f"WeasyPrint: {message}")
         placement = edition.placement()
         try:
-            data = join(edition.part_pdfs(), placement.first_main, view.config.language, root / "styles" / "fonts")
+            data = join(edition.part_pdfs(), placement.first_main, view.config.language, root / "styles" / "fonts",
+                        edition.spec.cache)
         except BrokenLinks as broken:
-            for target in broken.targets:
-                report.error("pdf.link", f"a link points to #{target}, which nothing in the book holds")
-            raise BuildError(report.errors) from None
+            raise BuildError([Diagnostic("error", "pdf.link", f"a link points to #{target}, which nothing in "
+                                         "the PDF holds") for target in broken.targets]) from None
         page_map = None
         if edition.paper == PAGE_SOURCE:
             page_map = edition.page_map()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .pagemap import PageMap, page_labels, roman
 from .pdf_cache import PartCache
-from .pdf_join import PartPdf
+from .pdf_join import BrokenLinks, PartPdf
 from .pdf_parts import Part, PartLayout, make_parts
 
 MAX_ROUNDS = 12
@@ -37,6 +37,10 @@ class EditionSpec:
     paper: str
     parts_for: object
     cache: PartCache
+    name: str = ""  # tells editions apart in the workers (default: the paper); e.g. "a4-teacher"
+
+    def __post_init__(self):
+        self.name = self.name or self.paper
 
 
 @dataclass
@@ -54,6 +58,7 @@ class EditionLayout:
     def __init__(self, spec: EditionSpec):
         self.spec = spec
         self.paper = spec.paper
+        self.name = spec.name
         self.layouts: dict[str, tuple[str, PartLayout]] = {}  # name -> (part key, its layout)
         self.held: dict[str, str] = {}  # name -> part key of the document a worker holds
         self.pdfs: dict[str, tuple[str, int, bytes]] = {}  # name -> (part key, start, PDF)
@@ -113,14 +118,19 @@ class EditionLayout:
         while True:
             labels, pages = self.known()
             self.parts = self.spec.parts_for(labels, pages)
+            if not self.rounds:
+                held = {anchor for part in self.parts for anchor in part.anchors}
+                missing = sorted({t for part in self.parts for t in part.targets} - held)
+                if missing:
+                    raise BrokenLinks(missing)
             stale = [p for p in self.parts if self.layouts.get(p.name, ("",))[0] != p.key]
             if not stale:
                 self.settled = True
                 return []
-            self.rounds += 1
-            if self.rounds > MAX_ROUNDS:
+            self.rounds += 1  # a look at the parts: a round of layout, or of cache hits
+            if self.rounds > 4 * MAX_ROUNDS:
                 raise PagesUnsettled(f"the page numbers of the {self.paper} edition did not settle after "
-                                     f"{MAX_ROUNDS} rounds of layout: {', '.join(p.name for p in stale)}")
+                                     f"{4 * MAX_ROUNDS} rounds: {', '.join(p.name for p in stale)}")
             cached = {p.name: self.spec.cache.load_layout(p.key) for p in stale}
             hits = {name: layout for name, layout in cached.items() if layout is not None}
             for part in stale:
@@ -133,13 +143,16 @@ class EditionLayout:
             return [job for part in chosen for job in self.layout_jobs(part)]
 
     def layout_jobs(self, part: Part) -> list[tuple]:
-        jobs = [("drop", self.paper, part.name)] if part.name in self.held else []
+        jobs = [("drop", self.paper, self.job_name(part.name))] if part.name in self.held else []
         self.held.pop(part.name, None)
-        return jobs + [("layout", self.paper, part.name, part.markup, part.anchors)]
+        return jobs + [("layout", self.paper, self.job_name(part.name), part.markup, part.anchors)]
+
+    def job_name(self, part: str) -> str:
+        return f"{self.name}|{part}"
 
     def accept(self, job: tuple, result) -> list[tuple]:
         """Record a job's result; return the writes that can go out now (parts whose start is final)."""
-        kind, _, name = job[:3]
+        kind, name = job[0], job[2].partition("|")[2]
         part = next(p for p in self.parts if p.name == name)
         if kind == "layout":
             self.layouts[name] = (part.key, result)
@@ -170,7 +183,7 @@ class EditionLayout:
                 break
             if self.held.get(part.name) == part.key:
                 del self.held[part.name]
-                jobs.append(("write", self.paper, part.name, arabic))
+                jobs.append(("write", self.paper, self.job_name(part.name), arabic))
             arabic += laid[1].pages + laid[1].pages % 2
         return jobs
 
@@ -189,15 +202,15 @@ class EditionLayout:
                 self.pdfs[part.name] = (part.key, start, cached)
             elif self.held.get(part.name) == part.key:
                 del self.held[part.name]
-                jobs.append(("write", self.paper, part.name, start))
+                jobs.append(("write", self.paper, self.job_name(part.name), start))
             else:
                 self.held.pop(part.name, None)
-                jobs.append(("layout+write", self.paper, part.name, part.markup, part.anchors, start))
+                jobs.append(("layout+write", self.paper, self.job_name(part.name), part.markup, part.anchors, start))
         return jobs
 
     def leftover_jobs(self) -> list[tuple]:
         """Drops for the documents still held (older versions of a part)."""
-        jobs = [("drop", self.paper, name) for name in self.held]
+        jobs = [("drop", self.paper, self.job_name(name)) for name in self.held]
         self.held.clear()
         return jobs
 
@@ -237,10 +250,10 @@ class EditionLayout:
 def lay_out_editions(editions: list[EditionLayout], pool, write: bool = True) -> None:
     """Run the rounds of every edition in one pool until all have settled, then (with `write`)
     have every part's PDF made."""
-    by_paper = {edition.paper: edition for edition in editions}
+    by_name = {edition.name: edition for edition in editions}
 
     def then(job, result):
-        return by_paper[job[1]].accept(job, result)
+        return by_name[job[2].partition("|")[0]].accept(job, result)
 
     while True:
         jobs = [job for edition in editions if not edition.settled for job in edition.next_jobs()]

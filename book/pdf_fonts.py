@@ -19,7 +19,8 @@ from fontTools.ttLib import TTFont
 BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
 
 
-def merge_fonts(out: pikepdf.Pdf, font_folder: Path) -> None:
+def merge_fonts(out: pikepdf.Pdf, font_folder: Path, cache=None) -> None:
+    """`cache`: a PartCache that keeps the subsets made (or None)."""
     faces: dict[str, dict[tuple, pikepdf.Dictionary]] = {}
     holders = list(font_holders(out))
     for holder in holders:
@@ -34,7 +35,7 @@ def merge_fonts(out: pikepdf.Pdf, font_folder: Path) -> None:
             continue
         if originals is None:
             originals = original_fonts(font_folder)
-        font = merge_face(out, fonts, originals)
+        font = merge_face(out, fonts, originals, cache)
         if font is not None:
             merged[name] = font
     for holder in holders:
@@ -89,7 +90,8 @@ def embedded_program(font: pikepdf.Dictionary):
     return None, None
 
 
-def merge_face(out: pikepdf.Pdf, fonts: list[pikepdf.Dictionary], originals: dict[str, bytes]) -> pikepdf.Dictionary | None:
+def merge_face(out: pikepdf.Pdf, fonts: list[pikepdf.Dictionary], originals: dict[str, bytes],
+               cache=None) -> pikepdf.Dictionary | None:
     """One Type0 font for all of `fonts` (the same face, as each part embedded it), or None if
     the face is not one of the book's font files (then each part keeps its own)."""
     key, program = embedded_program(fonts[0])
@@ -111,7 +113,8 @@ def merge_face(out: pikepdf.Pdf, fonts: list[pikepdf.Dictionary], originals: dic
     first = fonts[0]
     descendant = first.DescendantFonts[0]
     descriptor = descendant.FontDescriptor
-    data = subset_font(original, sorted(set(widths) | set(texts) | {0}))
+    gids = sorted(set(widths) | set(texts) | {0})
+    data = cache.subset_font(subset_font, original, gids) if cache is not None else subset_font(original, gids)
     stream_dict = {k: v for k, v in program.items() if k not in ("/Length", "/Filter", "/DecodeParms", "/Length1")}
     new_program = pikepdf.Stream(out, data)
     for k, v in stream_dict.items():

@@ -33,7 +33,7 @@ class PartPdf:
     blank_after: bool  # a blank verso follows, so that the next part starts on a right-hand page
 
 
-def join(parts: list[PartPdf], first_main: int, language: str, font_folder: Path) -> bytes:
+def join(parts: list[PartPdf], first_main: int, language: str, font_folder: Path, cache=None) -> bytes:
     """The book: `parts` in order, arabic page labels from page index `first_main`."""
     out = pikepdf.new()
     sources = [pikepdf.open(io.BytesIO(part.data)) for part in parts]
@@ -68,7 +68,7 @@ def join(parts: list[PartPdf], first_main: int, language: str, font_folder: Path
         nums += [first_main, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
         out.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         out.Root.Lang = pikepdf.String(language)
-        merge_fonts(out, font_folder)
+        merge_fonts(out, font_folder, cache)
         result = io.BytesIO()
         # Object streams: the structure tree's many small objects compress well together.
         out.save(result, deterministic_id=True, compress_streams=True, min_version=version,

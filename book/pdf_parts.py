@@ -79,19 +79,22 @@ def split_book(markup: str) -> list[tuple[str, object, bool]]:
 
 
 def keep_only(root, body, children, section):
-    """A copy of the document with only `children` of the body (and of main-matter only `section`)."""
-    positions = [body.index(child) for child in children]
-    inner = children[0].index(section) if section is not None else None
-    copied = copy.deepcopy(root)
-    copied_body = copied.find("body")
-    for position, child in reversed(list(enumerate(list(copied_body)))):
-        if position not in positions:
-            copied_body.remove(child)
-    if inner is not None:
-        holder = copied_body[0]
-        for position, child in reversed(list(enumerate(list(holder)))):
-            if position != inner:
-                holder.remove(child)
+    """A document with the head of `root` and only `children` of its body (of main-matter, only
+    `section`): copies of those alone, since the book is large and the parts are many."""
+    copied = html.Element("html", dict(root.attrib))
+    copied.text = root.text
+    copied.append(copy.deepcopy(root.find("head")))
+    copied_body = html.Element("body", dict(body.attrib))
+    copied_body.text = body.text
+    copied.append(copied_body)
+    for child in children:
+        if section is None:
+            copied_body.append(copy.deepcopy(child))
+            continue
+        wrapper = html.Element(child.tag, dict(child.attrib))
+        wrapper.text, wrapper.tail = child.text, child.tail
+        wrapper.append(copy.deepcopy(section))
+        copied_body.append(wrapper)
     return copied
 
 
@@ -203,5 +206,5 @@ def layout_code() -> bytes:
     import weasyprint
 
     here = Path(__file__).parent
-    names = ("pdf.py", "pdf_parts.py", "pdf_tags.py", "names.py", "pagemap.py")
+    names = ("pdf.py", "pdf_parts.py", "pdf_workers.py", "pdf_tags.py", "names.py", "pagemap.py")
     return weasyprint.__version__.encode() + b"".join((here / name).read_bytes() for name in names)

@@ -33,14 +33,19 @@ class Layouter:
         self.fetcher = BookFetcher(root)
         self.fonts = FontConfiguration()
         self.held: dict[str, tuple[object, MarginRecorder, frozenset[str]]] = {}
+        self.sheets, self.sheet_messages = None, []
 
     def lay_out(self, name: str, markup: str, own: frozenset[str]) -> PartLayout:
-        from .pdf import layout
+        from .pdf import layout, stylesheets
 
         recorder = MarginRecorder()
+        if self.sheets is None:  # what the styles log is reported with every part, as if read for each
+            with captured_logs() as self.sheet_messages:
+                self.sheets = stylesheets(self.root, self.paper, self.fetcher, self.fonts, parts=True)
+            self.sheet_refused = list(self.fetcher.refused)
         refused_before = len(self.fetcher.refused)
         with captured_logs() as messages, words_kept_whole(self.name_words), recorder.recording():
-            document = layout(markup, self.root, self.paper, self.fetcher, self.fonts, parts=True)
+            document = layout(markup, self.root, self.paper, self.fetcher, self.fonts, self.sheets)
         anchors: dict[str, int] = {}
         for number, page in enumerate(document.pages):
             for anchor in page.anchors:
@@ -48,8 +53,8 @@ class Layouter:
         page_map = read_page_map(document, 0)
         self.held[name] = (document, recorder, own)
         return PartLayout(len(document.pages), anchors, page_map.words, page_map.starts,
-                          [m for m in messages if "No anchor #" not in m],
-                          self.fetcher.refused[refused_before:])
+                          [m for m in self.sheet_messages + messages if "No anchor #" not in m],
+                          self.sheet_refused + self.fetcher.refused[refused_before:])
 
     def write(self, name: str, start: int) -> bytes:
         """The part's PDF, its folios counting from `start` (the number its first page shows)."""

@@ -4,6 +4,9 @@
 The baseline is WeasyPrint laying out a fixed reference document (no code of ours), so the
 ratios say how the builder's stages compare with plain library work on whatever machine runs
 this, and can be compared across machines and commits. Run: .venv/bin/python scripts/benchmark.py
+[--no-pdf] [--ten-times] [--no-browser]. The PDF rows (book/pdf_edition.py) build a copy of the book
+in a temporary folder, with its own cache; --ten-times adds the book with every chapter ten times
+(A4 only, several minutes). Rows starting "ratio:" are plain ratios, not seconds.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from book.build import render_view  # noqa: E402
 from book.diagnostics import Report  # noqa: E402
 from book.epub import write_epub  # noqa: E402
-from book.pdf import edition_page_map, write_pdf  # noqa: E402
+from book.cachecontrol import NO_CACHE  # noqa: E402
+from book.pdf import edition_page_map, write_pdf, write_pdfs  # noqa: E402
 from book.pipeline import gather  # noqa: E402
 from book.web import write_site  # noqa: E402
 
@@ -90,6 +94,140 @@ def save_to_browser() -> float:
             serve.wait(timeout=60)
 
 
+def book_copy(folder: Path, times: int = 1) -> Path:
+    """The book's sources in `folder` (its own .cache); with `times`, every chapter repeated."""
+    import yaml
+
+    book = folder / "book"
+    for name in ("chapters", "sources", "styles"):
+        shutil.copytree(ROOT / name, book / name)
+    if times > 1:
+        config_path = book / "chapters" / "book.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        chapters = []
+        for copy in range(times):
+            for name in config["chapters"]:
+                if copy:
+                    shutil.copy(book / "chapters" / name, book / "chapters" / f"{Path(name).stem}-{copy}.md")
+                chapters.append(name if not copy else f"{Path(name).stem}-{copy}.md")
+        text = config_path.read_text(encoding="utf-8")
+        start = text.index("chapters:")
+        end = text.index("\n", text.index("05-reception.md"))
+        config_path.write_text(text[:start] + "chapters:\n" + "".join(f"  - {c}\n" for c in chapters) + text[end + 1:],
+                               encoding="utf-8")
+    return book
+
+
+def weasyprint_alone(view, root: Path, paper: str) -> int:
+    """WeasyPrint, with no code of ours, laying out and writing the final HTML of the book as one
+    document (the index as the part-based build printed it)."""
+    from weasyprint import CSS, HTML
+
+    from book.config import PAPER_SIZES
+    from book.pagemap import one_per_page
+    from book.pdf import print_html
+    from book.pdf_tags import PDF_VARIANT
+
+    pages = edition_page_map(view, root).anchors  # cached by the build that ran before
+    markup = print_html(view, one_per_page(view.index, pages))
+    styles = root / "styles"
+    sheets = [CSS(filename=str(styles / "fonts.css")), CSS(filename=str(styles / "print.css")),
+              CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}")]
+    document = HTML(string=markup, base_url=str(styles) + "/").render(stylesheets=sheets)
+    document.write_pdf(pdf_variant=PDF_VARIANT)
+    return len(document.pages)
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_pdfs(view, root: Path, papers: list[str], cache: bool, workers: int | None = None):
+    """Wall and CPU seconds (workers included) of the PDFs, and the results."""
+    import os
+
+    if cache:
+        os.environ.pop(NO_CACHE, None)
+    else:
+        os.environ[NO_CACHE] = "1"
+    try:
+        gc.collect()
+        started, cpu = time.perf_counter(), cpu_seconds()
+        results = write_pdfs(view, root, papers, Report(), workers=workers)
+        return time.perf_counter() - started, cpu_seconds() - cpu, results
+    finally:
+        os.environ.pop(NO_CACHE, None)
+
+
+def pdf_rows(base_seconds: float, ten_times: bool) -> list[tuple]:
+    """The part-based PDF against WeasyPrint alone, the cache, the workers, and the 10× book."""
+    import os
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = book_copy(Path(folder))
+        view = render_view(gather(root))
+        papers = view.config.papers
+        cold, cold_cpu, _ = timed_pdfs(view, root, papers, cache=False)
+        rows.append((f"PDF cold, {'+'.join(papers)}, all cores", cold, 0.0, None))
+        a4, _, results = timed_pdfs(view, root, ["a4"], cache=True)  # fills the cache, for the rows below
+        one_worker, _, _ = timed_pdfs(view, root, ["a4"], cache=False, workers=1)
+        all_cores, _, _ = timed_pdfs(view, root, ["a4"], cache=False)
+        rows.append(("PDF cold, a4, 1 worker", one_worker, 0.0, None))
+        rows.append((f"PDF cold, a4, {os.cpu_count()} workers", all_cores, 0.0, None))
+        alone = measure("WeasyPrint alone, same HTML, a4", lambda: weasyprint_alone(view, root, "a4"))
+        rows.append(alone)
+        rows.append(("  ratio: PDF cold a4 (1 worker) / WeasyPrint alone", one_worker / alone[1], 0.0, "ratio"))
+        rows.append(("  ratio: PDF cold a4 (all cores) / WeasyPrint alone", all_cores / alone[1], 0.0, "ratio"))
+        timed_pdfs(view, root, papers, cache=True)
+        unchanged, _, _ = timed_pdfs(view, root, papers, cache=True)
+        rows.append((f"PDF rebuild, no change, {'+'.join(papers)}", unchanged, 0.0, None))
+        chapter = sorted((root / "chapters").glob("03-*.md"))[0]
+        text = chapter.read_text(encoding="utf-8")
+        paragraph = next(p for p in text.split("\n\n") if len(p) > 300 and not p.startswith(("#", ":", "-", ">", "[")))
+        chapter.write_text(text.replace(paragraph, paragraph.replace(" the ", " the very ", 1), 1), encoding="utf-8")
+        edited_view = render_view(gather(root))
+        edited, _, _ = timed_pdfs(edited_view, root, papers, cache=True)
+        rows.append((f"PDF after a one-paragraph edit, {'+'.join(papers)}", edited, 0.0, None))
+        rows.append(("  ratio: one-paragraph edit / cold", edited / cold, 0.0, "ratio"))
+        rows.append(("  ratio: no change / cold", unchanged / cold, 0.0, "ratio"))
+        pages = results["a4"].pages
+    if ten_times:
+        rows += ten_times_rows(pages, cold_cpu)
+    return rows
+
+
+def ten_times_rows(pages: int, cpu_both_papers: float) -> list[tuple]:
+    """The book with every chapter ten times, A4 only, cold, in a process of its own: CPU per
+    page against the book's, and the peak memory of the build and of each layout worker."""
+    script = (
+        "import sys, resource, time, json, os\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from pathlib import Path\n"
+        "from book.build import render_view\nfrom book.pipeline import gather\n"
+        "from book.diagnostics import Report\nfrom book.pdf import write_pdfs\n"
+        "os.environ['BOOK_NO_CACHE'] = '1'\n"
+        "root = Path(sys.argv[1]); view = render_view(gather(root))\n"
+        "r = write_pdfs(view, root, ['a4'], Report())['a4']\n"
+        "own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'pages': r.pages, 'parent_mib': own.ru_maxrss / 1024, 'worker_mib': kids.ru_maxrss / 1024}))\n")
+    with tempfile.TemporaryDirectory() as folder:
+        root = book_copy(Path(folder), times=10)
+        started = resource.getrusage(resource.RUSAGE_CHILDREN)
+        output = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True)
+        ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    import json
+
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    cpu = (ended.ru_utime + ended.ru_stime) - (started.ru_utime + started.ru_stime)
+    return [(f"10x book: {result['pages']} pages, CPU s/page (a4)", cpu / result["pages"], 0.0, "plain"),
+            ("  book itself: CPU s/page (a4+letter cold / 2)", cpu_both_papers / 2 / pages, 0.0, "plain"),
+            ("  ratio: 10x CPU per page / book's", (cpu / result["pages"]) / (cpu_both_papers / 2 / pages), 0.0, "ratio"),
+            (f"10x book: peak MiB, build process {result['parent_mib']:.0f}, largest worker {result['worker_mib']:.0f}",
+             0.0, 0.0, "info")]
+
+
 def main() -> int:
     rows = [measure("baseline: WeasyPrint reference document", baseline, repeat=3)]
     base_seconds = rows[0][1]
@@ -97,15 +235,24 @@ def main() -> int:
     rows.append(measure("check (read, parse, verify quotations)", lambda: book_holder.setdefault("book", gather(ROOT)), 1))
     rows.append(measure("check again (warm)", lambda: gather(ROOT), 3))
     rows.append(measure("render HTML (pandoc + citeproc + enrich)", lambda: book_holder.setdefault("view", render_view(book_holder["book"])), 1))
-    rows.append(measure("PDF, A4 (warm: one layout pass)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
+    rows.append(measure("PDF, A4 (parts, from the cache when unchanged)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
     page_map = edition_page_map(book_holder["view"], ROOT)  # cached by the PDF above
     rows.append(measure("EPUB", lambda: write_epub(book_holder["view"], ROOT, Report(), page_map), 1))
     rows.append(measure("web edition (pages, page markers, Pagefind)", lambda: web_site(book_holder["view"], page_map), 1))
-    if Path("/usr/bin/chromium").exists():
+    if "--no-pdf" not in sys.argv:
+        rows += pdf_rows(base_seconds, ten_times="--ten-times" in sys.argv)
+    if Path("/usr/bin/chromium").exists() and "--no-browser" not in sys.argv:
         rows.append(("serve: save a paragraph -> seen in the browser", save_to_browser(), 0.0, None))
     print(f"{'stage':45} {'seconds':>8} {'× baseline':>11} {'+peak MiB':>10}")
-    for label, seconds, memory, _ in rows:
-        print(f"{label:45} {seconds:8.2f} {seconds / base_seconds:11.2f} {memory:10.1f}")
+    for label, seconds, memory, kind in rows:
+        if kind == "ratio":  # a ratio of two rows above
+            print(f"{label:45} {'':8} {seconds:11.2f}")
+        elif kind == "plain":  # seconds not to compare with the baseline (CPU per page)
+            print(f"{label:45} {seconds:8.3f}")
+        elif kind == "info":
+            print(label)
+        else:
+            print(f"{label:45} {seconds:8.2f} {seconds / base_seconds:11.2f} {memory:10.1f}")
     print(f"peak resident memory of the whole run: {peak_rss_mib():.0f} MiB")
     return 0
 

@@ -1,0 +1,154 @@
+"""The PDF laid out part by part: links between parts, the cache, and the page map.
+
+The book's parts (front matter, chapters, back matter, index) are laid out as documents of
+their own and joined (book/pdf_edition.py, book/pdf_join.py). These tests read the joined
+file as a reader's software would: every link goes to a page that holds what it names, and a
+build from the cache gives the bytes of a build without it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pdfplumber
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from book.cachecontrol import NO_CACHE
+from book.diagnostics import BuildError
+from conftest import make_root, run_build
+
+PAGE_NUMBER = re.compile(r"^[\W]*(\d+|[ivxlc]+)\W*$")
+
+
+def destinations(pdf: pikepdf.Pdf) -> dict[str, pikepdf.Array]:
+    array = pdf.Root.Names.Dests.Names
+    return {str(array[i]): array[i + 1] for i in range(0, len(array), 2)}
+
+
+def links(path: Path):
+    """(page index, link text, target page index, target's top in points from the page's top) per
+    in-document link, the text read by pdfplumber inside the link's rectangle."""
+    with pikepdf.open(path) as pdf, pdfplumber.open(path) as plumber:
+        index = {page.objgen: number for number, page in enumerate(pdf.pages)}
+        named = destinations(pdf)
+        for number, page in enumerate(pdf.pages):
+            height = float(page.mediabox[3])
+            for annotation in page.get("/Annots", []):
+                if "/A" in annotation and annotation.A.get("/S") == "/URI":
+                    assert not str(annotation.A.URI).startswith("x-part:"), "an unresolved link between parts"
+                    continue
+                destination = annotation.get("/Dest")
+                assert destination is not None, f"a link on page {number} goes nowhere"
+                if isinstance(destination, pikepdf.String):
+                    assert str(destination) in named, f"a link to a missing destination #{destination}"
+                    destination = named[str(destination)]
+                x1, y1, x2, y2 = (float(v) for v in annotation.Rect)
+                words = plumber.pages[number].crop((x1, height - y2, x2, height - y1), strict=False).extract_text()
+                target = index[destination[0].objgen]
+                yield number, " ".join(words.split()), target, height - float(destination[3])
+
+
+def page_words(plumber, number: int) -> str:
+    return " ".join(plumber.pages[number].extract_text().split()).lower()
+
+
+def test_every_link_lands_on_the_page_that_holds_its_target(book):
+    path = book.pdf("a4")
+    labels = PdfReader(path).page_labels
+    checked = {"number": 0, "words": 0}
+    with pdfplumber.open(path) as plumber:
+        for number, text, target, top in links(path):
+            assert 0 <= top <= float(plumber.pages[target].height)
+            printed = PAGE_NUMBER.match(text.split()[-1]) if text else None
+            if printed and (text.split()[-1].strip(".,;") == printed.group(1)):
+                # the contents, the index, the who's who, the register: the number printed is
+                # the label of the page the link goes to
+                assert printed.group(1) == labels[target], (number, text, target)
+                checked["number"] += 1
+            elif text:
+                # a glossary link, a link to a chapter: its words are on the page it goes to
+                first = re.findall(r"\w+", text)[0].lower()
+                assert first in page_words(plumber, target), (number, text, target)
+                checked["words"] += 1
+    assert checked["number"] > 200 and checked["words"] > 10, checked
+
+
+def test_links_between_parts_resolve_to_named_destinations(book):
+    with pikepdf.open(book.pdf("a4")) as pdf:
+        named = destinations(pdf)
+        assert {"contents", "timeline", "people", "glossary", "disagreements", "sources", "index"} <= set(named)
+        pages = {page.objgen for page in pdf.pages}
+        assert all(destination[0].objgen in pages for destination in named.values())
+
+
+def build_tiny(root: Path, out: Path, monkeypatch, cache: bool) -> dict[str, bytes]:
+    if cache:
+        monkeypatch.delenv(NO_CACHE, raising=False)
+    else:
+        monkeypatch.setenv(NO_CACHE, "1")
+    run_build(root, out, targets=("pdf",))
+    pdfs = {path.name: path.read_bytes() for path in sorted(out.glob("*.pdf"))}
+    assert pdfs
+    return pdfs
+
+
+def test_a_cached_build_after_an_edit_is_byte_identical_to_a_cold_one(tiny, tmp_path, monkeypatch):
+    build_tiny(tiny, tmp_path / "first", monkeypatch, cache=True)
+    parts = sorted((tiny / ".cache" / "pdfparts").iterdir())
+    assert parts, "the first build cached its parts"
+    chapter = tiny / "chapters" / "01-life.md"
+    text = chapter.read_text(encoding="utf-8")
+    assert "An opening that needs no citation." in text
+    chapter.write_text(text.replace("An opening that needs no citation.",
+                                    "An opening, edited, that needs no citation at all."), encoding="utf-8")
+    warm = build_tiny(tiny, tmp_path / "warm", monkeypatch, cache=True)
+    cold = build_tiny(tiny, tmp_path / "cold", monkeypatch, cache=False)
+    assert warm == cold
+    with pdfplumber.open(tmp_path / "warm" / "tiny-a4.pdf") as pdf:
+        assert any("edited" in (page.extract_text() or "") for page in pdf.pages)
+
+
+def test_torn_or_corrupt_part_entries_are_never_used(tiny, tmp_path, monkeypatch):
+    first = build_tiny(tiny, tmp_path / "first", monkeypatch, cache=True)
+    entries = sorted(p for p in (tiny / ".cache" / "pdfparts").iterdir() if not p.name.startswith("."))
+    for number, entry in enumerate(entries):
+        data = entry.read_bytes()
+        # a build killed halfway through a write, or a flipped byte
+        entry.write_bytes(data[: len(data) // 2] if number % 2 else data[:-20] + b"X" * 20)
+    again = build_tiny(tiny, tmp_path / "again", monkeypatch, cache=True)
+    assert again == first
+
+
+def test_no_cache_neither_reads_nor_writes_the_cache(tiny, tmp_path, monkeypatch):
+    build_tiny(tiny, tmp_path / "out", monkeypatch, cache=False)
+    assert not (tiny / ".cache" / "pdfparts").exists()
+
+
+def test_the_page_map_of_the_parts_is_that_of_one_document(tiny, monkeypatch):
+    """The EPUB's page markers come from the parts' page maps: they must be what WeasyPrint
+    gives for the book laid out as one document (same words on each page, same ids)."""
+    from book.build import render_view
+    from book.diagnostics import Report
+    from book.pdf import write_pdf, write_pdf_single
+    from book.pipeline import gather
+
+    monkeypatch.setenv(NO_CACHE, "1")
+    view = render_view(gather(tiny))
+    single = write_pdf_single(view, tiny, "a4", Report())
+    parts = write_pdf(view, tiny, "a4", Report())
+    assert parts.page_map == single.page_map
+    assert parts.pages == single.pages
+
+
+def test_a_link_to_a_missing_id_stops_the_build(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv(NO_CACHE, "1")
+    chapter = tiny / "chapters" / "01-life.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(
+        "An opening that needs no citation.", "An opening that needs no [citation](#nowhere-at-all)."),
+        encoding="utf-8")
+    with pytest.raises(BuildError) as failure:
+        run_build(tiny, tmp_path / "out", targets=("pdf",))
+    assert any("nowhere-at-all" in d.message for d in failure.value.diagnostics)
+    assert not (tmp_path / "out" / "tiny-a4.pdf").exists()
