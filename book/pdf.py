@@ -182,7 +182,7 @@ def edition_page_map(view: BookView, root: Path) -> PageMap:
     cached = pagemap.load_cached(root, key)
     if cached is not None:
         return cached
-    [edition] = lay_out(view, root, [PAGE_SOURCE], write=False)  # the parts' layouts, cached too
+    [edition] = lay_out(view, root, [edition_spec(view, root, PAGE_SOURCE)], write=False)  # cached too
     page_map = edition.page_map()
     pagemap.store(root, key, page_map)
     return page_map
@@ -196,20 +196,32 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def edition_spec(view: BookView, root: Path, paper: str, code: bytes) -> EditionSpec:
+def edition_spec(view: BookView, root: Path, paper: str, code: bytes | None = None, name: str = "",
+                 more_parts=None) -> EditionSpec:
+    """The book in one paper size, as a list of parts. An edition with more (a teacher's part
+    after the student's book, say) passes more_parts(labels, pages) -> [Part, …], appended in
+    order (each a whole HTML document, see book/pdf_parts.py), and a name of its own."""
     words = name_words(view.people)
-    shared = inputs_digest(root, paper, words, code, view.config.identifier.encode())
-    return EditionSpec(paper, book_parts(view, print_html, lambda marks: one_per_page(view.index, marks)),
-                       PartCache(root, shared))
+    shared = inputs_digest(root, paper, words, code or layout_code(), view.config.identifier.encode())
+    parts_for = book_parts(view, print_html, lambda marks: one_per_page(view.index, marks))
+    if more_parts is not None:
+        book_only = parts_for
+
+        def parts_for(labels, pages):
+            return book_only(labels, pages) + more_parts(labels, pages)
+    return EditionSpec(paper, parts_for, PartCache(root, shared), name)
 
 
-def lay_out(view: BookView, root: Path, papers: list[str], write: bool, workers: int | None = None):
+def lay_out(view: BookView, root: Path, specs: list[EditionSpec], write: bool, workers: int | None = None):
     """Every edition laid out part by part (in worker processes), and with `write` its parts' PDFs."""
-    code = layout_code()
-    editions = [EditionLayout(edition_spec(view, root, paper, code)) for paper in papers]
+    editions = [EditionLayout(spec) for spec in specs]
     pool = Pool(workers or default_workers(), (root, name_words(view.people), view.config.identifier.encode()))
     try:
         lay_out_editions(editions, pool, write)
+    except BrokenLinks as broken:
+        pool.kill()
+        raise BuildError([Diagnostic("error", "pdf.link", f"a link points to #{target}, which nothing in the "
+                                     "book holds: correct the link or add the id") for target in broken.targets]) from None
     except BaseException:
         pool.kill()  # workers die with the build: none is left laying out
         raise
@@ -217,16 +229,11 @@ def lay_out(view: BookView, root: Path, papers: list[str], write: bool, workers:
     return editions
 
 
-def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
-               workers: int | None = None) -> dict[str, PdfResult]:
-    """Lay out each paper size part by part, across the cores, and join each edition's parts."""
+def write_editions(view: BookView, root: Path, specs: list[EditionSpec], report: Report,
+                   workers: int | None = None) -> dict[str, PdfResult]:
+    """Each edition laid out part by part, across the cores, its parts joined: by edition name."""
     results = {}
-    try:
-        editions = lay_out(view, root, papers, write=True, workers=workers)
-    except BrokenLinks as broken:
-        raise BuildError([Diagnostic("error", "pdf.link", f"a link points to #{target}, which nothing in the "
-                                     "book holds: correct the link or add the id") for target in broken.targets]) from None
-    for edition in editions:
+    for edition in lay_out(view, root, specs, write=True, workers=workers):
         messages, refused = edition.messages()
         for url in dict.fromkeys(refused):
             report.warning("fetch.refused", f"refused to load {url}: the build reads only files inside the "
@@ -243,11 +250,19 @@ def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
             raise BuildError([Diagnostic("error", "pdf.link", f"a link points to #{target}, which nothing in "
                                          "the PDF holds") for target in broken.targets]) from None
         page_map = None
-        if edition.paper == PAGE_SOURCE:
+        if edition.name == PAGE_SOURCE:
             page_map = edition.page_map()
             pagemap.store(root, page_map_key(view, root), page_map)
-        results[edition.paper] = PdfResult(data, placement.total, page_map)
+        results[edition.name] = PdfResult(data, placement.total, page_map)
+        edition.spec.cache.prune()
     return results
+
+
+def write_pdfs(view: BookView, root: Path, papers: list[str], report: Report,
+               workers: int | None = None) -> dict[str, PdfResult]:
+    """The book in each paper size (see write_editions)."""
+    code = layout_code()
+    return write_editions(view, root, [edition_spec(view, root, paper, code) for paper in papers], report, workers)
 
 
 def write_pdf(view: BookView, root: Path, paper: str, report: Report, workers: int | None = None) -> PdfResult:

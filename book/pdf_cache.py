@@ -23,6 +23,7 @@ from .cachecontrol import cache_enabled
 from .pdf_parts import PartLayout
 
 CACHE_VERSION = b"1"
+MAX_BYTES = 512 * 1024 * 1024  # beyond this, the entries used longest ago are removed
 
 
 def inputs_digest(root: Path, paper: str, name_words: frozenset[str], code: bytes, identifier: bytes) -> str:
@@ -84,7 +85,29 @@ class PartCache:
         digest, _, payload = data.partition(b"\n")
         if digest != hashlib.sha256(payload).hexdigest().encode():
             return None  # torn or corrupt: laid out again, and overwritten
+        try:
+            os.utime(path)  # used now: pruned last
+        except OSError:
+            pass
         return payload
+
+    def prune(self, limit: int = MAX_BYTES) -> None:
+        """Remove the entries used longest ago while the folder holds more than `limit` bytes."""
+        if not self.enabled:
+            return
+        try:
+            entries = [(entry.stat().st_mtime, entry.stat().st_size, entry) for entry in self.folder.iterdir()]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in entries)
+        for _, size, entry in sorted(entries, key=lambda e: (e[0], e[2].name)):
+            if total <= limit:
+                break
+            try:
+                entry.unlink()
+                total -= size
+            except OSError:
+                pass
 
     def _write(self, path: Path, payload: bytes) -> None:
         """A temporary file renamed into place; a folder we cannot write only costs time."""
