@@ -12,8 +12,7 @@ renumbered when its start is known (book/pdf_parts.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from .pagemap import PageMap, page_labels, roman
 from .pdf_cache import PartCache

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from book.cachecontrol import NO_CACHE
 from book.diagnostics import BuildError
-from conftest import make_root, run_build
+from conftest import run_build
 
 # A link whose text is a page number: ", 47", "–49", "Contents . . . v", "Life, p. 3".
 PAGE_NUMBER = re.compile(r"^(|.*(?:,|\.|–|p\.)\s?)(\d+|[ivxlc]+)$")
