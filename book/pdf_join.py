@@ -160,7 +160,7 @@ class StructureMerger:
         self.document = None
         self.nums = pikepdf.Array()
         self.next_key = 0
-        self.ids: set[str] = set()
+        self.ids: dict[str, pikepdf.Dictionary] = {}  # for the IDTree
         self.notes = 0
         self.roles = pikepdf.Dictionary()
 
@@ -210,7 +210,7 @@ class StructureMerger:
                 while new in self.ids:
                     suffix += 1
                     new = f"{old}-{suffix}"
-            self.ids.add(new)
+            self.ids[new] = element
             if new != old:
                 renamed[old] = new
                 element.ID = pikepdf.String(new)
@@ -232,6 +232,12 @@ class StructureMerger:
             ParentTreeNextKey=self.next_key))
         if len(self.roles):
             root.RoleMap = self.roles
+        if self.ids:  # required where elements have IDs (ISO 32000-1, 14.7.2)
+            names = pikepdf.Array()
+            for name in sorted(self.ids, key=lambda n: n.encode("utf-8")):
+                names.append(pikepdf.String(name))
+                names.append(self.ids[name])
+            root.IDTree = self.out.make_indirect(pikepdf.Dictionary(Names=names))
         self.document.P = root
         self.out.Root.StructTreeRoot = root
 

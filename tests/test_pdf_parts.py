@@ -87,6 +87,34 @@ def test_links_between_parts_resolve_to_named_destinations(book):
         assert all(destination[0].objgen in pages for destination in named.values())
 
 
+def test_the_structure_tree_is_one_tree_over_all_parts(book):
+    """Each page's and each annotation's key in the parent tree is its own, and names elements of
+    that page; every ID is unique and in the IDTree."""
+    with pikepdf.open(book.pdf("a4")) as pdf:
+        root = pdf.Root.StructTreeRoot
+        nums = root.ParentTree.Nums
+        keys = [int(nums[i]) for i in range(0, len(nums), 2)]
+        assert keys == sorted(set(keys)), "parent tree keys are unique and in order"
+        values = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+        assert int(root.ParentTreeNextKey) > max(keys)
+        used = []
+        for page in pdf.pages:
+            if "/StructParents" not in page.obj:
+                assert not page.get("/Contents") or not page.Contents.read_bytes().strip(), "a blank page"
+                continue
+            used.append(int(page.obj.StructParents))
+            for element in values[int(page.obj.StructParents)]:
+                assert "/Pg" not in element or element.Pg.objgen == page.obj.objgen
+            for annotation in page.get("/Annots", []):
+                used.append(int(annotation.StructParent))
+                assert values[int(annotation.StructParent)].S == "/Link"
+        assert len(used) == len(set(used))
+        ids = root.IDTree.Names
+        names = [str(ids[i]) for i in range(0, len(ids), 2)]
+        assert len(names) == len(set(names)) and any(name.startswith("note-") for name in names)
+        assert all(str(ids[i + 1].ID) == str(ids[i]) for i in range(0, len(ids), 2))
+
+
 def build_tiny(root: Path, out: Path, monkeypatch, cache: bool) -> dict[str, bytes]:
     if cache:
         monkeypatch.delenv(NO_CACHE, raising=False)
