@@ -71,9 +71,9 @@ def split_book(markup: str) -> list[tuple[str, object, bool]]:
     body = root.find("body")
     front_names = {"half-title", "title-page", "copyright-page", "front-matter"}
     front = [child for child in body if set((child.get("class") or "").split()) & front_names]
-    main = next(child for child in body if "main-matter" in (child.get("class") or "").split())
-    parts = [("front", keep_only(root, body, front, None), False)]
-    for section in [child for child in main if child.tag == "section"]:
+    main = next((child for child in body if "main-matter" in (child.get("class") or "").split()), None)
+    parts = [("front", keep_only(root, body, front, None), False)] if front else []
+    for section in [child for child in main if child.tag == "section"] if main is not None else []:
         parts.append((section.get("id"), keep_only(root, body, [main], section), True))
     return parts
 
@@ -100,7 +100,9 @@ def keep_only(root, body, children, section):
 
 def make_parts(markup: str, labels: dict[str, str], missing: str = "0") -> list[Part]:
     """The parts of the book, each with literal page numbers for the ids in other parts (from
-    `labels`; `missing` where a number is not known yet)."""
+    `labels`; `missing` where a number is not known yet). Another edition's extra parts (a
+    teacher's part) come from a document shaped the same way: each <section> of its
+    <div class="main-matter"> is a part."""
     trees = split_book(markup)
     held = {name: {e.get("id") for e in tree.iter() if e.get("id")} for name, tree, _ in trees}
     parts = []
