@@ -4,7 +4,8 @@ An entry lives in <book>/.cache/<kind>/<key> (the folder is git-ignored). Its ke
 everything its value depends on, so an entry is never stale, only unused. Each file starts with
 the SHA-256 of its payload: a torn or corrupted entry fails the check and is rebuilt, never used.
 Writes go to a temporary file renamed into place, so two builds writing one entry both leave a
-whole one. `python build.py --no-cache` sets `enabled = False`: nothing is read or written.
+whole one. `python build.py --no-cache` sets BOOK_NO_CACHE: nothing is read or written. It is an
+environment variable so that the PDF's worker processes and `--watch` rebuilds see it too.
 """
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ import os
 import tempfile
 from pathlib import Path
 
-enabled = True  # False: every stage computes everything anew (python build.py --no-cache)
+NO_CACHE = "BOOK_NO_CACHE"  # set to 1: every stage computes everything anew (python build.py --no-cache)
 VERSION = "1"  # bump when the layout of entries changes
+
+
+def enabled() -> bool:
+    return os.environ.get(NO_CACHE, "") in ("", "0")
+
+
+def disable() -> None:
+    os.environ[NO_CACHE] = "1"
 
 
 def key(*parts) -> str:
@@ -44,7 +53,7 @@ def path(root: Path, kind: str, entry: str) -> Path:
 
 def read(root: Path, kind: str, entry: str) -> bytes | None:
     """The payload stored under this key, or None: none stored, cache off, or the entry is damaged."""
-    if not enabled:
+    if not enabled():
         return None
     try:
         data = path(root, kind, entry).read_bytes()
@@ -58,7 +67,7 @@ def read(root: Path, kind: str, entry: str) -> bytes | None:
 
 def write(root: Path, kind: str, entry: str, payload: bytes) -> None:
     """Store a payload; a folder we cannot write only costs the next build time."""
-    if not enabled:
+    if not enabled():
         return
     target = path(root, kind, entry)
     try:

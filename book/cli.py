@@ -30,14 +30,14 @@ def parse_args(argv: list[str]) -> tuple[BuildOptions, bool, int]:
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--port", type=int, default=0, help="serve: the port (default: a free one)")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
-    parser.add_argument("--no-cache", action="store_true", help="compute everything anew: read and write no cache "
-                        "in .cache/")
+    parser.add_argument("--no-cache", action="store_true", help="use no cache in .cache/: parse, render and lay out "
+                        "everything anew (the result is the same, byte for byte)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     args = parser.parse_args(argv)
     if args.no_cache:
         from . import cache
 
-        cache.enabled = False
+        cache.disable()
     targets = {"all": ("pdf", "epub", "web", "teacher", "flashcards"), "pdf": ("pdf",), "epub": ("epub",),
                "web": ("web",), "teacher": ("teacher",), "flashcards": ("flashcards",), "check": (),
                "serve": ("web",)}[args.target]

@@ -37,7 +37,7 @@ _TEXTS: dict[bytes, str] = {}  # --watch: an edit changes one document; the othe
 
 def document_text(data: bytes) -> str:
     key = hashlib.sha256(data).digest()
-    if key not in _TEXTS or not cache.enabled:
+    if key not in _TEXTS or not cache.enabled():
         if len(_TEXTS) > 2000:
             _TEXTS.clear()
         _TEXTS[key] = "".join(etree.fromstring(data).itertext())

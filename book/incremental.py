@@ -96,7 +96,7 @@ MEMORY: dict[tuple[Path, str, str], object] = {}  # what this process read or wr
 
 def recall(root: Path, kind: str, key: str):
     """A cached value: from this process's memory, else from .cache/ (None if neither has it)."""
-    if not cache.enabled:
+    if not cache.enabled():
         return None
     value = MEMORY.get((root, kind, key))
     if value is None:
@@ -107,7 +107,7 @@ def recall(root: Path, kind: str, key: str):
 
 
 def keep(root: Path, kind: str, key: str, value) -> None:
-    if not cache.enabled:
+    if not cache.enabled():
         return
     if len(MEMORY) > 20_000:  # a long serve session: start afresh rather than grow without end
         MEMORY.clear()

@@ -166,7 +166,7 @@ _DONE: dict[bytes, tuple[bytes, int]] = {}  # --watch: an edit changes one docum
 
 
 def kobo_document_once(data: bytes) -> tuple[bytes, int]:
-    if not cache.enabled:
+    if not cache.enabled():
         return kobo_document(data)
     key = hashlib.sha256(data).digest()
     if key not in _DONE:

@@ -29,10 +29,14 @@ def name_words(people: list[PersonView]) -> frozenset[str]:
                      for word in LETTERS.findall(form) if word[:1].isupper())
 
 
-@contextmanager
 def names_kept_whole(people: list[PersonView]):
     """While laying out: no line ends inside a person's name (WeasyPrint's pyphen, wrapped)."""
-    words = name_words(people)
+    return words_kept_whole(name_words(people))
+
+
+@contextmanager
+def words_kept_whole(words: frozenset[str]):
+    """While laying out: no line ends inside one of these words."""
 
     class Dictionary(pyphen.Pyphen):
         def positions(self, word):

@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import cache
 from .model import IndexEntry
 
 PAGE_SOURCE = "a4"  # the printed edition whose page numbers the EPUB carries
@@ -155,6 +156,8 @@ def cache_path(root: Path, key: str) -> Path:
 
 def load_cached(root: Path, key: str) -> PageMap | None:
     """The cached map for this key, or None if there is none or it is torn or corrupt."""
+    if not cache.enabled():
+        return None
     try:
         data = json.loads(cache_path(root, key).read_text(encoding="utf-8"))
         page_map = PageMap(**{name: data[name] for name in ("labels", "words", "starts", "anchors")})
@@ -182,6 +185,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def store(root: Path, key: str, page_map: PageMap) -> None:
     """Keep the map for the next build; a folder we cannot write only costs that build time."""
+    if not cache.enabled():
+        return
     try:
         _write_atomically(cache_path(root, key), json.dumps(asdict(page_map), ensure_ascii=False,
                                                             separators=(",", ":")))
@@ -195,6 +200,8 @@ def guess_path(root: Path, paper: str) -> Path:
 
 def load_guess(root: Path, paper: str) -> dict[str, int] | None:
     """The pages of the index marks in the last build of this paper size: a guess, to be checked."""
+    if not cache.enabled():
+        return None
     try:
         data = json.loads(guess_path(root, paper).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -205,6 +212,8 @@ def load_guess(root: Path, paper: str) -> dict[str, int] | None:
 
 
 def store_guess(root: Path, paper: str, pages: dict[str, int]) -> None:
+    if not cache.enabled():
+        return
     try:
         _write_atomically(guess_path(root, paper), json.dumps(pages, sort_keys=True, separators=(",", ":")))
     except OSError:

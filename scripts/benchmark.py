@@ -4,12 +4,16 @@
 The baseline is WeasyPrint laying out a fixed reference document (no code of ours), so the
 ratios say how the builder's stages compare with plain library work on whatever machine runs
 this, and can be compared across machines and commits. Run: .venv/bin/python scripts/benchmark.py
+[--no-pdf] [--ten-times] [--no-browser]. The PDF rows (book/pdf_edition.py) build a copy of the book
+in a temporary folder, with its own cache; --ten-times adds the book with every chapter ten times
+(A4 only, several minutes). Rows starting "ratio:" are plain ratios, not seconds.
 """
 from __future__ import annotations
 
 import gc
 import io
 import json
+import os
 import re
 import statistics
 import resource
@@ -30,7 +34,8 @@ from book.config import BuildOptions  # noqa: E402
 from book import cache, convert  # noqa: E402
 from book.diagnostics import Report  # noqa: E402
 from book.epub import write_epub  # noqa: E402
-from book.pdf import edition_page_map, write_pdf  # noqa: E402
+from book.cache import NO_CACHE  # noqa: E402
+from book.pdf import edition_page_map, write_pdf, write_pdfs  # noqa: E402
 from book.pipeline import gather  # noqa: E402
 from book.web import write_site  # noqa: E402
 from book.sources import csl_items  # noqa: E402
@@ -62,11 +67,11 @@ def measure(label, func, repeat=1):
 
 def uncached(func):
     """func as `python build.py --no-cache` runs it."""
-    cache.enabled = False
+    cache.disable()
     try:
         return func()
     finally:
-        cache.enabled = True
+        os.environ.pop(NO_CACHE, None)
 
 
 def web_site(view, page_map) -> None:
@@ -181,6 +186,153 @@ def save_to_browser(edits: int = 3) -> float:
             serve.wait(timeout=60)
 
 
+def book_copy(folder: Path, times: int = 1) -> Path:
+    """The book's sources in `folder` (its own .cache); with `times`, every chapter repeated."""
+    import yaml
+
+    book = folder / "book"
+    for name in ("chapters", "sources", "styles"):
+        shutil.copytree(ROOT / name, book / name)
+    if times > 1:
+        config_path = book / "chapters" / "book.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        chapters = []
+        for copy in range(times):
+            for name in config["chapters"]:
+                if copy:
+                    shutil.copy(book / "chapters" / name, book / "chapters" / f"{Path(name).stem}-{copy}.md")
+                chapters.append(name if not copy else f"{Path(name).stem}-{copy}.md")
+        text = config_path.read_text(encoding="utf-8")
+        start = text.index("chapters:")
+        end = text.index("\n", text.index("05-reception.md"))
+        config_path.write_text(text[:start] + "chapters:\n" + "".join(f"  - {c}\n" for c in chapters) + text[end + 1:],
+                               encoding="utf-8")
+    return book
+
+
+def weasyprint_alone(view, root: Path, paper: str) -> int:
+    """WeasyPrint, with no code of ours, laying out and writing the final HTML of the book as one
+    document (the index as the part-based build printed it)."""
+    from weasyprint import CSS, HTML
+
+    from book.config import PAPER_SIZES
+    from book.pagemap import one_per_page
+    from book.pdf import print_html
+    from book.pdf_tags import PDF_VARIANT
+
+    pages = edition_page_map(view, root).anchors  # cached by the build that ran before
+    markup = print_html(view, one_per_page(view.index, pages))
+    styles = root / "styles"
+    sheets = [CSS(filename=str(styles / "fonts.css")), CSS(filename=str(styles / "print.css")),
+              CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}")]
+    document = HTML(string=markup, base_url=str(styles) + "/").render(stylesheets=sheets)
+    document.write_pdf(pdf_variant=PDF_VARIANT)
+    return len(document.pages)
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_pdfs(view, root: Path, papers: list[str], cache: bool, workers: int | None = None):
+    """Wall and CPU seconds (workers included) of the PDFs, and the results."""
+    import os
+
+    if cache:
+        os.environ.pop(NO_CACHE, None)
+    else:
+        os.environ[NO_CACHE] = "1"
+    try:
+        gc.collect()
+        started, cpu = time.perf_counter(), cpu_seconds()
+        results = write_pdfs(view, root, papers, Report(), workers=workers)
+        return time.perf_counter() - started, cpu_seconds() - cpu, results
+    finally:
+        os.environ.pop(NO_CACHE, None)
+
+
+def pdf_rows(base_seconds: float, ten_times: bool) -> list[tuple]:
+    """The part-based PDF against WeasyPrint alone, the cache, the workers, and the 10× book.
+    Wall time is what an editor waits; CPU time (workers included) is what the machine spends,
+    and is steadier on a shared machine: both are printed, and the ratios of both."""
+    import os
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = book_copy(Path(folder))
+        view = render_view(gather(root))
+        papers = view.config.papers
+        both = "+".join(papers)
+        cold, cold_cpu, _ = timed_pdfs(view, root, papers, cache=True)  # an empty cache: a cold build
+        one_worker, one_worker_cpu, _ = timed_pdfs(view, root, ["a4"], cache=False, workers=1)
+        all_cores, all_cores_cpu, results = timed_pdfs(view, root, ["a4"], cache=False)
+        started = cpu_seconds()
+        alone = measure("WeasyPrint alone, same HTML, a4", lambda: weasyprint_alone(view, root, "a4"))
+        alone_cpu = cpu_seconds() - started
+        unchanged, unchanged_cpu, _ = timed_pdfs(view, root, papers, cache=True)
+        chapter = sorted((root / "chapters").glob("03-*.md"))[0]
+        text = chapter.read_text(encoding="utf-8")
+        paragraph = next(p for p in text.split("\n\n") if len(p) > 300 and not p.startswith(("#", ":", "-", ">", "[")))
+        chapter.write_text(text.replace(paragraph, paragraph.replace(" the ", " the very ", 1), 1), encoding="utf-8")
+        edited_view = render_view(gather(root))
+        edited, edited_cpu, _ = timed_pdfs(edited_view, root, papers, cache=True)
+        pages = results["a4"].pages
+    cores = os.cpu_count()
+    for label, wall, cpu in [(f"PDF cold, {both}, {cores} workers", cold, cold_cpu),
+                             ("PDF cold, a4, 1 worker", one_worker, one_worker_cpu),
+                             (f"PDF cold, a4, {cores} workers", all_cores, all_cores_cpu),
+                             ("WeasyPrint alone, same HTML, a4 (one document)", alone[1], alone_cpu),
+                             (f"PDF rebuild, no change, {both}", unchanged, unchanged_cpu),
+                             (f"PDF after a one-paragraph edit, {both}", edited, edited_cpu)]:
+        rows.append((label, wall, 0.0, None))
+        rows.append(("    CPU seconds, workers included", cpu, 0.0, "plain"))
+    for label, a, b in [("cold a4, 1 worker / WeasyPrint alone", (one_worker, one_worker_cpu), (alone[1], alone_cpu)),
+                        (f"cold a4, {cores} workers / WeasyPrint alone", (all_cores, all_cores_cpu), (alone[1], alone_cpu)),
+                        (f"cold a4, 1 worker / {cores} workers", (one_worker, one_worker_cpu), (all_cores, all_cores_cpu)),
+                        ("no change / cold", (unchanged, unchanged_cpu), (cold, cold_cpu)),
+                        ("one-paragraph edit / cold", (edited, edited_cpu), (cold, cold_cpu))]:
+        rows.append((f"  ratio: {label} (wall)", a[0] / b[0], 0.0, "ratio"))
+        rows.append((f"  ratio: {label} (CPU)", a[1] / b[1], 0.0, "ratio"))
+    if ten_times:
+        rows += ten_times_rows(pages, all_cores_cpu)
+    return rows
+
+
+def ten_times_rows(pages: int, cpu_a4: float) -> list[tuple]:
+    """The book with every chapter ten times, A4 only, cold, in a process of its own: CPU per
+    page against the book's, and the peak memory of the build and of each layout worker."""
+    script = (
+        "import sys, resource, json, os\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from pathlib import Path\n"
+        "from book.build import render_view\nfrom book.pipeline import gather\n"
+        "from book.diagnostics import Report\nfrom book.pdf import write_pdfs\n"
+        "os.environ['BOOK_NO_CACHE'] = '1'\n"
+        "root = Path(sys.argv[1]); view = render_view(gather(root))\n"
+        "def cpu():\n"
+        "    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime\n"
+        "before = cpu()\n"
+        "r = write_pdfs(view, root, ['a4'], Report())['a4']\n"
+        "spent = cpu() - before\n"
+        "own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'pages': r.pages, 'cpu': spent, 'parent_mib': own.ru_maxrss / 1024, "
+        "'worker_mib': kids.ru_maxrss / 1024}))\n")
+    with tempfile.TemporaryDirectory() as folder:
+        root = book_copy(Path(folder), times=10)
+        output = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True)
+    import json
+
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    cpu = result["cpu"]  # the PDF's alone (reading and rendering the sources aside), workers included
+    return [(f"10x book: {result['pages']} pages, CPU s/page (a4)", cpu / result["pages"], 0.0, "plain"),
+            ("  book itself: CPU s/page (a4 cold)", cpu_a4 / pages, 0.0, "plain"),
+            ("  ratio: 10x CPU per page / book's", (cpu / result["pages"]) / (cpu_a4 / pages), 0.0, "ratio"),
+            (f"10x book: peak MiB, build process {result['parent_mib']:.0f}, largest worker {result['worker_mib']:.0f}",
+             0.0, 0.0, "info")]
+
+
 def main() -> int:
     rows = [measure("baseline: WeasyPrint reference document", baseline, repeat=3)]
     base_seconds = rows[0][1]
@@ -188,7 +340,7 @@ def main() -> int:
     rows.append(measure("check, no cache (read, parse, quotations)", lambda: uncached(lambda: book_holder.setdefault("book", gather(ROOT))), 1))
     rows.append(measure("check again (cached)", lambda: gather(ROOT), 3))
     rows.append(measure("render HTML, no cache (pandoc, citeproc, enrich)", lambda: uncached(lambda: book_holder.setdefault("view", render_view(book_holder["book"]))), 1))
-    rows.append(measure("PDF, A4 (warm: one layout pass)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
+    rows.append(measure("PDF, A4 (parts, from the cache when unchanged)", lambda: write_pdf(book_holder["view"], ROOT, "a4", Report()), 1))
     page_map = edition_page_map(book_holder["view"], ROOT)  # cached by the PDF above
     rows.append(measure("EPUB", lambda: write_epub(book_holder["view"], ROOT, Report(), page_map), 1))
     rows.append(measure("web edition (pages, page markers, search data)", lambda: web_site(book_holder["view"], page_map), 1))
@@ -199,13 +351,23 @@ def main() -> int:
     rows.append(("build.py epub, cold (page layout cached)", cold, 0.0, None))
     rows.append(("build.py epub, every cache warm", warm, 0.0, None))
     rows.append(("pandoc alone: same Markdown+citeproc -> EPUB", pandoc, 0.0, None))
-    if Path("/usr/bin/chromium").exists():
+    rows.append(("  ratio: cold EPUB / pandoc alone", cold / pandoc, 0.0, "ratio"))
+    rows.append(("  ratio: warm EPUB / pandoc alone", warm / pandoc, 0.0, "ratio"))
+    if "--no-pdf" not in sys.argv:
+        rows += pdf_rows(base_seconds, ten_times="--ten-times" in sys.argv)
+    if Path("/usr/bin/chromium").exists() and "--no-browser" not in sys.argv:
         rows.append(("serve: save a paragraph -> seen in the browser", save_to_browser(), 0.0, None))
     print(f"{'stage':48} {'seconds':>8} {'× baseline':>11} {'+peak MiB':>10}")
-    for label, seconds, memory, _ in rows:
-        print(f"{label:48} {seconds:8.2f} {seconds / base_seconds:11.2f} {memory:10.1f}")
+    for label, seconds, memory, kind in rows:
+        if kind == "ratio":  # a ratio of two rows above
+            print(f"{label:48} {'':8} {seconds:11.2f}")
+        elif kind == "plain":  # seconds not to compare with the baseline (CPU per page)
+            print(f"{label:48} {seconds:8.3f}")
+        elif kind == "info":
+            print(label)
+        else:
+            print(f"{label:48} {seconds:8.2f} {seconds / base_seconds:11.2f} {memory:10.1f}")
     print(f"peak resident memory of the whole run: {peak_rss_mib():.0f} MiB")
-    print(f"cold EPUB / pandoc alone: {cold / pandoc:.2f}; warm EPUB / pandoc alone: {warm / pandoc:.2f}")
     return 0
 
 

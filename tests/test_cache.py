@@ -1,6 +1,7 @@
 """The caches of parse, check and render (book/incremental.py): a cached build gives the bytes of a
 cold one, an edit shows, a changed source re-checks the quotations that cite it, damage is ignored."""
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -25,10 +26,10 @@ def no_cache():
 
     class Switch:
         def __enter__(self):
-            cache.enabled = False
+            cache.disable()
 
         def __exit__(self, *exc):
-            cache.enabled = True
+            os.environ.pop(cache.NO_CACHE, None)
 
     return Switch()
 
