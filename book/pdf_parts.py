@@ -29,10 +29,16 @@ PAGE_REF_CSS = """
 .index-ref.range-end[data-page]::before { content: "\\2013" attr(data-page); }
 .appears .index-ref[data-page]:first-of-type::before { content: " " attr(data-page); }
 .conflict-ref[data-page]::after { content: ", p.\\00a0" attr(data-page); font-style: normal; }
+.key-ref[data-page]::after, .question-ref[data-page]::after { content: ", p.\\00a0" attr(data-page); }
+.selfcheck-intro .key-ref[data-page]::after { content: " (p.\\00a0" attr(data-page) ")"; }
+.guide-ref[data-page]::after { content: " (p.\\00a0" attr(data-page) ")"; font-style: normal; }
+.guide-ref[data-page]:empty::after { content: "\\00a0(p.\\00a0" attr(data-page) ")"; }
 """
-# The links whose text is a page number: the contents, the index and who's who, the register.
-PAGE_REF_XPATH = ("//nav[contains(concat(' ', @class, ' '), ' toc ')]//a | //a[contains(concat(' ', @class, ' '), "
-                  "' index-ref ')] | //a[contains(concat(' ', @class, ' '), ' conflict-ref ')]")
+# The links whose text is a page number: the contents, the index and who's who, the register,
+# the self-check questions and their key, and the links to the guide (teacher's notes, answers).
+PAGE_REF_CLASSES = ("index-ref", "conflict-ref", "key-ref", "question-ref", "guide-ref")
+PAGE_REF_XPATH = " | ".join(["//nav[contains(concat(' ', @class, ' '), ' toc ')]//a"] +
+                            [f"//a[contains(concat(' ', @class, ' '), ' {name} ')]" for name in PAGE_REF_CLASSES])
 
 
 @dataclass
