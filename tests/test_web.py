@@ -90,7 +90,7 @@ def html_pages(site: Path) -> list[str]:
 def test_one_page_per_part(site):
     assert html_pages(site) == sorted(
         ["index.html", "how-to-use.html", "note-on-sources.html", *[f"chapter-{n}.html" for n in range(1, 6)],
-         "timeline.html", "people.html", "glossary.html", "sources.html", "book-index.html", "disagreements.html",
+         "answers.html", "timeline.html", "people.html", "glossary.html", "sources.html", "book-index.html", "disagreements.html",
          "search.html"])
 
 
