@@ -338,7 +338,7 @@ def test_a_self_check_question_answers_back_by_keyboard_alone(server, open_page)
         page.keyboard.press("ArrowDown")
     page.keyboard.press("Tab")
     button = item.locator(".selfcheck-check")
-    assert page.evaluate("document.activeElement.className") == "selfcheck-check"
+    assert page.evaluate("document.activeElement.classList.contains('selfcheck-check')")
     outline = button.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
     assert not outline.startswith("none") and not outline.endswith(" 0px"), outline  # focus is visible
     page.keyboard.press("Enter")
