@@ -87,6 +87,19 @@ def guide_links(markup: str) -> Markup:
     return Markup(inner_html(root))
 
 
+def with_pages(markup: str, page_label) -> Markup:
+    """The EPUB and the web: each guide link followed by the print edition's page, as the PDF
+    prints it (so that the two editions' words, and their page-break markers, agree)."""
+    if 'guide-ref' not in markup:
+        return Markup(markup)
+    root = html.fragment_fromstring(markup, create_parent="div")
+    for link in root.xpath('.//a[contains(concat(" ", @class, " "), " guide-ref ")]'):
+        label = page_label(link.get("href", "#")[1:])
+        if label:
+            link.tail = f" (p.\u00a0{label})" + (link.tail or "")
+    return Markup(inner_html(root))
+
+
 def selfcheck_views(book, rendered: RenderedHTML) -> dict[str, list[SelfCheckView]]:
     """chapter slug -> its self-check questions."""
     views = {}

@@ -16,7 +16,7 @@ from .pagemap import WORD, PageMap
 
 # Elements whose text the print edition does not share: the EPUB's notes (the PDF sets them at
 # the foot of the page), note calls, the cover and markers already placed.
-SKIPPED_CLASSES = {"notes", "cover"}
+SKIPPED_CLASSES = {"notes", "cover", "web-only"}  # web-only: the self-check's form, which print lays out otherwise
 SKIPPED_TYPES = {"noteref", "pagebreak"}
 BLOCKS = {"p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "div", "section",
           "header", "blockquote", "ul", "ol", "dl", "table", "nav", "aside", "br"}

@@ -140,7 +140,7 @@ class Tagger:
         if html is not None and "::" not in tag and html.get("lang"):
             element["Lang"] = pydyf.String(html.get("lang"))
         if element["S"] == "/LI":
-            pass  # WeasyPrint's wrapper around a list item without a bullet: nothing to add
+            wrap_list_body(element, pdf)  # an item of blocks (a self-check question and its options)
         elif tag.endswith("::footnote-call"):
             element["S"] = "/Reference"
             self.calls[html] = element
@@ -214,6 +214,23 @@ def dissolve_plain_kids(element, pdf, nums) -> None:
                 pdf.objects[number_of(grandkid)]["P"] = element.reference
         kids += plain["K"]
     element["K"][:] = kids
+
+
+def wrap_list_body(element, pdf) -> None:
+    """WeasyPrint hangs the blocks of a list item (paragraphs, a nested list) straight on its LI;
+    PDF/UA wants an LI to hold only its label and an LBody: put the blocks in one."""
+    kids = list(element["K"])
+    loose = [kid for kid in kids if isinstance(kid, bytes) and pdf.objects[number_of(kid)].get("S") not in ("/Lbl", "/LBody")]
+    if not loose or any(not isinstance(kid, bytes) for kid in kids):
+        return
+    body = pydyf.Dictionary({"Type": "/StructElem", "S": "/LBody", "P": element.reference,
+                             "K": pydyf.Array(loose)})
+    if "Pg" in element:
+        body["Pg"] = element["Pg"]
+    pdf.add_object(body)
+    for kid in loose:
+        pdf.objects[number_of(kid)]["P"] = body.reference
+    element["K"][:] = [kid for kid in kids if kid not in loose] + [body.reference]
 
 
 def number_of(reference: bytes) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from .classroom_view import with_pages
 from .inline import capfirst, inline_markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -21,6 +22,7 @@ def environment() -> Environment:
                       autoescape=True, keep_trailing_newline=True)
     env.filters["md"] = inline_markup
     env.filters["capfirst"] = capfirst
+    env.filters["with_pages"] = with_pages
     return env
 
 

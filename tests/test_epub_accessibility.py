@@ -119,7 +119,7 @@ def test_apple_books_is_asked_to_use_the_books_fonts(book):
 
 EXPECTED_ROLES = {"how-to-use.xhtml": ("preface", "doc-preface"), "note-on-sources.xhtml": ("preface", "doc-preface"),
                   **{f"chapter-{n}.xhtml": ("chapter", "doc-chapter") for n in range(1, 6)},
-                  "timeline.xhtml": ("appendix", "doc-appendix"), "people.xhtml": ("appendix", "doc-appendix"),
+                  "answers.xhtml": ("appendix", "doc-appendix"), "timeline.xhtml": ("appendix", "doc-appendix"), "people.xhtml": ("appendix", "doc-appendix"),
                   "glossary.xhtml": ("glossary", "doc-glossary"), "sources.xhtml": ("bibliography", "doc-bibliography"),
                   "index.xhtml": ("index", "doc-index")}
 
