@@ -30,6 +30,7 @@ PAGE_REF_CSS = """
 .appears .index-ref[data-page]:first-of-type::before { content: " " attr(data-page); }
 .conflict-ref[data-page]::after { content: ", p.\\00a0" attr(data-page); font-style: normal; }
 .key-ref[data-page]::after, .question-ref[data-page]::after { content: ", p.\\00a0" attr(data-page); }
+.answer-list .question-ref[data-page]::after { content: ", p.\\00a0" attr(data-page) " "; }
 .selfcheck-intro .key-ref[data-page]::after { content: " (p.\\00a0" attr(data-page) ")"; }
 .guide-ref[data-page]::after { content: " (p.\\00a0" attr(data-page) ")"; font-style: normal; }
 .guide-ref[data-page]:empty::after { content: "\\00a0(p.\\00a0" attr(data-page) ")"; }
