@@ -53,10 +53,20 @@ def path(root: Path, kind: str, entry: str) -> Path:
 
 def read(root: Path, kind: str, entry: str) -> bytes | None:
     """The payload stored under this key, or None: none stored, cache off, or the entry is damaged."""
+    return read_file(path(root, kind, entry))
+
+
+def write(root: Path, kind: str, entry: str, payload: bytes) -> None:
+    """Store a payload; a folder we cannot write only costs the next build time."""
+    write_file(path(root, kind, entry), payload)
+
+
+def read_file(target: Path) -> bytes | None:
+    """An entry's payload, or None: none stored, cache off, or the entry is damaged."""
     if not enabled():
         return None
     try:
-        data = path(root, kind, entry).read_bytes()
+        data = target.read_bytes()
     except OSError:
         return None
     checksum, newline, payload = data.partition(b"\n")
@@ -65,11 +75,10 @@ def read(root: Path, kind: str, entry: str) -> bytes | None:
     return payload
 
 
-def write(root: Path, kind: str, entry: str, payload: bytes) -> None:
-    """Store a payload; a folder we cannot write only costs the next build time."""
+def write_file(target: Path, payload: bytes) -> None:
+    """An entry written whole: a temporary file renamed into place."""
     if not enabled():
         return
-    target = path(root, kind, entry)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -78,13 +77,9 @@ class PartCache:
     def _read(self, path: Path) -> bytes | None:
         if not self.enabled:
             return None
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        digest, _, payload = data.partition(b"\n")
-        if digest != hashlib.sha256(payload).hexdigest().encode():
-            return None  # torn or corrupt: laid out again, and overwritten
+        payload = cache.read_file(path)
+        if payload is None:
+            return None  # none, torn or corrupt: laid out again, and overwritten
         try:
             os.utime(path)  # used now: pruned last
         except OSError:
@@ -110,18 +105,5 @@ class PartCache:
                 pass
 
     def _write(self, path: Path, payload: bytes) -> None:
-        """A temporary file renamed into place; a folder we cannot write only costs time."""
-        if not self.enabled:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-                os.replace(temporary, path)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
-        except OSError:
-            pass
+        if self.enabled:
+            cache.write_file(path, payload)
