@@ -256,22 +256,26 @@ def text_ids(parts: list[Part], blocks: dict[str, list]) -> set[str]:
     ids too) and divs get the part's slug in front (enrich.prefix_heading_ids); spans keep theirs."""
     ids = set()
     for part in parts:
-        stack = [blocks.get(f"body-{part.slug}", [])]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-                continue
-            if not isinstance(node, dict) or "t" not in node:
-                continue
+        for node in ast_nodes(blocks.get(f"body-{part.slug}", [])):
             kind, content = node["t"], node.get("c")
             if kind in ("Header", "Div", "Span"):
                 anchor = content[1][0] if kind == "Header" else content[0][0]
                 if anchor:
                     prefixed = kind != "Span" and not anchor.startswith(part.slug + "-")
                     ids.add(f"{part.slug}-{anchor}" if prefixed else anchor)
-            stack.append(content)
     return ids
+
+
+def ast_nodes(blocks: list):
+    """Every node (a dict with "t") in a piece of pandoc's AST, at any depth."""
+    stack = [blocks]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict) and "t" in node:
+            yield node
+            stack.append(node.get("c"))
 
 
 def check_guide_links(snippets: list[Snippet], blocks: dict[str, list], known: set[str], report: Report) -> None:
@@ -279,14 +283,7 @@ def check_guide_links(snippets: list[Snippet], blocks: dict[str, list], known: s
     from .policy import locate
 
     for snippet in snippets:
-        stack = [blocks.get(snippet.id, [])]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-                continue
-            if not isinstance(node, dict) or "t" not in node:
-                continue
+        for node in ast_nodes(blocks.get(snippet.id, [])):
             if node["t"] == "Link":
                 target = node["c"][2][0]
                 if target.startswith("#") and target[1:] not in known:
@@ -294,4 +291,3 @@ def check_guide_links(snippets: list[Snippet], blocks: dict[str, list], known: s
                                  "heading's id (the chapter's slug, a hyphen, the heading's automatic id) or to a "
                                  "passage anchor written as []{#id} at the start of its paragraph",
                                  **locate(snippet, target))
-            stack.append(node.get("c"))
