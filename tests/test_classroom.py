@@ -68,7 +68,8 @@ def printed_page_refs(path: Path):
                 x0, y0, x1, y1 = (float(v) for v in annotation.Rect)
                 x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
                 box = (max(x0 - 1, 0), max(height - y1, 0), x1 + 1, min(height - y0, height))
-                text = plumber.pages[number].crop(box).extract_text() or ""
+                # Only what lies wholly inside the box: the link's own text, not the next word's first letter.
+                text = plumber.pages[number].within_bbox(box).extract_text() or ""
                 match = re.search(r"p\.\s*([0-9ivxlc]+)\)?[.,;:]?\s*$", text)  # the box may take the stop after
                 if match:
                     yield str(dest), match.group(1), labels[page_index[target[0].objgen]]
