@@ -111,19 +111,18 @@ def watch_edits(edits: int = 3) -> tuple[float, float]:
         epub = BuildOptions(root=book, out_dir=Path(folder) / "dist", targets=("epub",), quiet=True, preview=True)
         check = BuildOptions(root=book, out_dir=Path(folder) / "dist", targets=(), quiet=True, preview=True)
         build(epub, console)  # the watcher's first build
-        times = []
-        for number in range(edits):
-            edit_paragraph(book, f"editedword{number}")
-            started = time.perf_counter()
-            build(epub, console)
-            times.append(time.perf_counter() - started)
-        checks = []
-        for number in range(edits):
-            edit_paragraph(book, f"checkedword{number}")
-            started = time.perf_counter()
-            build(check, console)
-            checks.append(time.perf_counter() - started)
-        return statistics.median(times), statistics.median(checks)
+
+        def after_edits(options, word: str) -> float:
+            """The median time of a rebuild after each of `edits` one-paragraph edits."""
+            times = []
+            for number in range(edits):
+                edit_paragraph(book, f"{word}{number}")
+                started = time.perf_counter()
+                build(options, console)
+                times.append(time.perf_counter() - started)
+            return statistics.median(times)
+
+        return after_edits(epub, "editedword"), after_edits(check, "checkedword")
 
 
 def timed_run(command: list[str]) -> float:
