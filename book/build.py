@@ -23,8 +23,11 @@ from .sources import csl_items
 
 
 def render_view(book: Gathered) -> BookView:
-    rendered, warnings = incremental.render(book.ast, book.parsed, csl_items(book.sources), book.config_root,
-                                            book.config.citation_locale)
+    if book.rendering is not None:  # started by gather(render_ahead=True)
+        rendered, warnings = book.rendering.result()
+    else:
+        rendered, warnings = incremental.render(book.ast, book.parsed, csl_items(book.sources), book.config_root,
+                                                book.config.citation_locale)
     for line in warnings:
         book.report.warning("pandoc.warning", line)
     view = build_view(book, rendered)
@@ -44,7 +47,7 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=options.quiet) as progress:
         task = progress.add_task("reading and checking the sources", total=None)
-        book = gather(options.root)
+        book = gather(options.root, render_ahead=bool(options.targets))
         require_clean(book.report, options.strict)
         if not options.targets:
             return book.report, [f"checked {len(book.parts)} parts and {len(book.snippets)} snippets "
@@ -101,6 +104,11 @@ def write_outputs(book: Gathered, view: BookView, options, staging: Path, result
             from .web import preview_page_map
 
             page_map = preview_page_map(view, options.root)
+        if page_map is None:  # the cached layout, found without loading WeasyPrint
+            from .pagemap import load_cached
+            from .print_html import page_map_key
+
+            page_map = load_cached(options.root, page_map_key(view, options.root))
         if page_map is None:
             from .pdf import edition_page_map
 

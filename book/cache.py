@@ -1,10 +1,11 @@
 """The build's caches: one switch, content keys, atomic writes and reads that refuse damaged entries.
 
-An entry lives in <book>/.cache/<kind>/<key> (the folder is git-ignored). Its key is a hash of
-everything its value depends on, so an entry is never stale, only unused. Each file starts with
+An entry lives in <book>/.cache/<kind>/<key> (the folder is git-ignored), or, for the small and
+numerous entries of the per-snippet stages, in one SQLite file (EntryStore). Its key is a hash of
+everything its value depends on, so an entry is never stale, only unused. Each entry carries
 the SHA-256 of its payload: a torn or corrupted entry fails the check and is rebuilt, never used.
-Writes go to a temporary file renamed into place, so two builds writing one entry both leave a
-whole one. `python build.py --no-cache` sets BOOK_NO_CACHE: nothing is read or written. It is an
+Files are written to a temporary file renamed into place, so two builds writing one entry both
+leave a whole one. `python build.py --no-cache` sets BOOK_NO_CACHE: nothing is read or written. It is an
 environment variable so that the PDF's worker processes and `--watch` rebuilds see it too.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 NO_CACHE = "BOOK_NO_CACHE"  # set to 1: every stage computes everything anew (python build.py --no-cache)
@@ -93,8 +95,136 @@ def write_file(target: Path, payload: bytes) -> None:
         pass
 
 
+# --- small entries, many of them: one SQLite file ------------------------------------------------
+
+class EntryStore:
+    """The small JSON entries of the per-snippet stages (parse, check, render: thousands per build),
+    in one SQLite database, <book>/.cache/entries.sqlite, rather than a file each: a cold build
+    writes them in one transaction per stage instead of creating thousands of files.
+
+    Each value keeps its SHA-256, so a damaged entry is refused like a damaged file. SQLite makes
+    every flush whole or absent (a killed build leaves the last flush) and serialises two builds'
+    writes (WAL). A database that cannot be read at all is set aside and started afresh. The store
+    is pruned, oldest use first, when it grows past MAX_BYTES."""
+
+    MAX_BYTES = 256 * 1024 * 1024
+    NAME = "entries.sqlite"
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / ".cache" / self.NAME
+        self.pending: dict[tuple[str, str], bytes] = {}
+        self.used: set[tuple[str, str]] = set()
+        self.connection = None
+        self.broken = False
+        self.lock = threading.RLock()  # the render runs in a thread while the checks run (book/pipeline.py)
+
+    def _connect(self):
+        if self.connection is None and not self.broken:
+            import sqlite3
+
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.connection = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                                  check_same_thread=False)
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA synchronous=NORMAL")
+                self.connection.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, value BLOB, "
+                                        "used INTEGER, PRIMARY KEY (kind, key)) WITHOUT ROWID")
+            except (OSError, sqlite3.Error):
+                self._set_aside()
+        return self.connection
+
+    def _set_aside(self) -> None:
+        """An unreadable database costs this build its cache, and the next build starts afresh."""
+        if self.connection is not None:
+            self.connection.close()
+        self.connection, self.broken = None, True
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                Path(str(self.path) + suffix).unlink()
+            except OSError:
+                pass
+
+    def read(self, kind: str, entry: str) -> bytes | None:
+        with self.lock:
+            return self._read(kind, entry)
+
+    def _read(self, kind: str, entry: str) -> bytes | None:
+        if (kind, entry) in self.pending:
+            return self.pending[(kind, entry)]
+        import sqlite3
+
+        connection = self._connect()
+        if connection is None:
+            return None
+        try:
+            row = connection.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, entry)).fetchone()
+        except sqlite3.Error:
+            self._set_aside()
+            return None
+        if row is None or len(row[0]) < 32 or hashlib.sha256(row[0][32:]).digest() != row[0][:32]:
+            return None
+        self.used.add((kind, entry))
+        return row[0][32:]
+
+    def write(self, kind: str, entry: str, payload: bytes) -> None:
+        with self.lock:
+            self.pending[(kind, entry)] = payload
+
+    def flush(self) -> None:
+        """Write what this build added, in one transaction, and mark what it used."""
+        with self.lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        import sqlite3
+        import time
+
+        if not (self.pending or self.used) or self._connect() is None:
+            self.pending.clear()
+            return
+        now = int(time.time())
+        try:
+            with self.connection:  # under isolation_level=None: one explicit transaction
+                self.connection.execute("BEGIN IMMEDIATE")
+                self.connection.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+                    [(kind, entry, hashlib.sha256(payload).digest() + payload, now)
+                     for (kind, entry), payload in self.pending.items()])
+                self.connection.executemany("UPDATE entries SET used = ? WHERE kind = ? AND key = ?",
+                                            [(now, kind, entry) for kind, entry in self.used - self.pending.keys()])
+            self.pending.clear()
+            self.used.clear()
+            self._prune()
+        except sqlite3.Error:
+            self.pending.clear()
+            self._set_aside()
+
+    def _prune(self) -> None:
+        pages = self.connection.execute("PRAGMA page_count").fetchone()[0]
+        size = self.connection.execute("PRAGMA page_size").fetchone()[0]
+        if pages * size > self.MAX_BYTES:
+            with self.connection:
+                self.connection.execute("BEGIN IMMEDIATE")
+                self.connection.execute("DELETE FROM entries WHERE used <= (SELECT used FROM entries ORDER BY used "
+                                        "LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM entries))")
+            self.connection.execute("VACUUM")
+
+
+_STORES: dict[Path, EntryStore] = {}
+
+
+def store(root: Path) -> EntryStore:
+    if root not in _STORES:
+        _STORES[root] = EntryStore(root)
+    return _STORES[root]
+
+
 def read_json(root: Path, kind: str, entry: str):
-    payload = read(root, kind, entry)
+    """A JSON entry of the store, or None: none stored, cache off, or the entry is damaged."""
+    if not enabled():
+        return None
+    payload = store(root).read(kind, entry)
     if payload is None:
         return None
     try:
@@ -104,4 +234,11 @@ def read_json(root: Path, kind: str, entry: str):
 
 
 def write_json(root: Path, kind: str, entry: str, value) -> None:
-    write(root, kind, entry, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    """Store a JSON entry; it reaches the disk at the next flush()."""
+    if enabled():
+        store(root).write(kind, entry, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def flush(root: Path) -> None:
+    if enabled():
+        store(root).flush()

@@ -251,43 +251,26 @@ def template_ids(parts: list[Part], apparatus, sources: dict[str, Source], regis
     return ids
 
 
-def text_ids(parts: list[Part], blocks: dict[str, list]) -> set[str]:
+def text_ids(parts: list[Part], parsed: dict[str, dict]) -> set[str]:
     """The ids written in the parts' text, as the outputs carry them: headings (pandoc's automatic
-    ids too) and divs get the part's slug in front (enrich.prefix_heading_ids); spans keep theirs."""
+    ids too) and divs get the part's slug in front (enrich.prefix_heading_ids); spans keep theirs.
+    `parsed` is what book/incremental.py found in each snippet."""
     ids = set()
     for part in parts:
-        for node in ast_nodes(blocks.get(f"body-{part.slug}", [])):
-            kind, content = node["t"], node.get("c")
-            if kind in ("Header", "Div", "Span"):
-                anchor = content[1][0] if kind == "Header" else content[0][0]
-                if anchor:
-                    prefixed = kind != "Span" and not anchor.startswith(part.slug + "-")
-                    ids.add(f"{part.slug}-{anchor}" if prefixed else anchor)
+        for kind, anchor in parsed.get(f"body-{part.slug}", {}).get("anchors", []):
+            prefixed = kind != "Span" and not anchor.startswith(part.slug + "-")
+            ids.add(f"{part.slug}-{anchor}" if prefixed else anchor)
     return ids
 
 
-def ast_nodes(blocks: list):
-    """Every node (a dict with "t") in a piece of pandoc's AST, at any depth."""
-    stack = [blocks]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict) and "t" in node:
-            yield node
-            stack.append(node.get("c"))
-
-
-def check_guide_links(snippets: list[Snippet], blocks: dict[str, list], known: set[str], report: Report) -> None:
+def check_guide_links(snippets: list[Snippet], parsed: dict[str, dict], known: set[str], report: Report) -> None:
     """A link to #id must land somewhere: a heading, a passage anchor or a page of the book."""
     from .policy import locate
 
     for snippet in snippets:
-        for node in ast_nodes(blocks.get(snippet.id, [])):
-            if node["t"] == "Link":
-                target = node["c"][2][0]
-                if target.startswith("#") and target[1:] not in known:
-                    report.error("link.target", f"no place in the guide has the id '{target[1:]}'; link to a "
-                                 "heading's id (the chapter's slug, a hyphen, the heading's automatic id) or to a "
-                                 "passage anchor written as []{#id} at the start of its paragraph",
-                                 **locate(snippet, target))
+        for target in parsed.get(snippet.id, {}).get("links", []):
+            if target[1:] not in known:
+                report.error("link.target", f"no place in the guide has the id '{target[1:]}'; link to a "
+                             "heading's id (the chapter's slug, a hyphen, the heading's automatic id) or to a "
+                             "passage anchor written as []{#id} at the start of its paragraph",
+                             **locate(snippet, target))

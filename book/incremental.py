@@ -117,13 +117,13 @@ def keep(root: Path, kind: str, key: str, value) -> None:
 
 def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
     """The book's AST, parsing only the snippets not cached; pandoc's warnings (see the module's
-    doc); and per snippet its parse key and its citations (citation_events), for the later stages."""
+    doc); and per snippet its parse key and what snippet_facts finds in it, for the later stages."""
     convert.check_snippet_markup(snippets)
     keys = parse_keys(snippets)
     entries: dict[str, dict] = {}
     for s, key in zip(snippets, keys):
         entry = recall(root, "parse", key)
-        if isinstance(entry, dict) and {"api", "div", "events"} <= entry.keys():
+        if isinstance(entry, dict) and {"api", "div", "facts"} <= entry.keys():
             entries[s.id] = entry
     missing = [(s, k) for s, k in zip(snippets, keys) if s.id not in entries]
     warnings: list[str] = []
@@ -133,11 +133,12 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
             return whole_book(snippets, ignored)
         for s, key in missing:
             div = next(block for block in ast["blocks"] if block["c"][0][0] == s.id)
-            entries[s.id] = {"api": ast["pandoc-api-version"], "div": div, "events": citation_events(div)}
+            entries[s.id] = {"api": ast["pandoc-api-version"], "div": div, "facts": snippet_facts(div["c"][1])}
             keep(root, "parse", key, entries[s.id])
+    cache.flush(root)
     api = entries[snippets[0].id]["api"] if snippets else None
     book = {"pandoc-api-version": api, "meta": {}, "blocks": [entries[s.id]["div"] for s in snippets]}
-    parsed = {s.id: {"key": key, "events": entries[s.id]["events"]} for s, key in zip(snippets, keys)}
+    parsed = {s.id: {"key": key, **entries[s.id]["facts"]} for s, key in zip(snippets, keys)}
     return book, warnings, parsed
 
 
@@ -157,7 +158,7 @@ def whole_book(snippets: list[Snippet], ignored: tuple[str, ...]) -> tuple[dict,
     whole = clean(ast, snippets, warnings, ignored)
     keys = parse_keys(snippets) if whole else [None] * len(snippets)
     found = {block["c"][0][0]: block for block in ast["blocks"] if block["t"] == "Div"}
-    parsed = {s.id: {"key": key, "events": citation_events(found.get(s.id, {"c": [None, []]})["c"][1])}
+    parsed = {s.id: {"key": key, **snippet_facts(found.get(s.id, {"c": [None, []]})["c"][1])}
               for s, key in zip(snippets, keys)}
     return ast, warnings, parsed
 
@@ -200,6 +201,7 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
             if key:
                 keep(root, "check", key, entry)
         results.append(entry)
+    cache.flush(root)
     for entry in results:
         report.items.extend(Diagnostic(**d) for d in entry["policy"])
     for entry in results:
@@ -209,31 +211,48 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
 
 # --- render ---------------------------------------------------------------------------------------
 
-def citation_events(blocks) -> list:
-    """What citeproc sees of some blocks, in order: ["cite", citations, text] for a citation in
-    the running text (it becomes a note), ["note", [[citations, text], ...]] for each footnote."""
+def snippet_facts(blocks) -> dict:
+    """What the later stages need to know of a snippet's blocks, found in one walk:
+
+    - "events": what citeproc sees, in order: ["cite", citations, text] for a citation in the
+      running text (it becomes a note), ["note", [[citations, text], ...]] for each footnote;
+    - "anchors": the ids written in the text, as [kind, id] (Header, Div or Span);
+    - "links": the targets of links within the book ("#id")."""
     events: list = []
+    anchors: list = []
+    links: list = []
 
     def walk(node, note) -> None:
         if isinstance(node, list):
             for item in node:
-                walk(item, note)
+                if isinstance(item, (list, dict)):
+                    walk(item, note)
         elif isinstance(node, dict):
             kind = node.get("t")
+            content = node.get("c")
             if kind == "Cite":
                 if note is None:
-                    events.append(["cite", node["c"][0], node["c"][1]])
+                    events.append(["cite", content[0], content[1]])
                 else:
-                    note.append([node["c"][0], node["c"][1]])
+                    note.append([content[0], content[1]])
+                walk(content[1], note)  # the citation's text; a Cite holds no other Cite
+                return
             elif kind == "Note" and note is None:
                 inside: list = []
-                walk(node["c"], inside)
+                walk(content, inside)
                 events.append(["note", inside])
-            else:
-                walk(node.get("c"), note)
+                return
+            elif kind in ("Header", "Div", "Span"):
+                anchor = content[1][0] if kind == "Header" else content[0][0]
+                if anchor:
+                    anchors.append([kind, anchor])
+            elif kind == "Link" and content[2][0].startswith("#"):
+                links.append(content[2][0])
+            if isinstance(content, (list, dict)):
+                walk(content, note)
 
     walk(blocks, None)
-    return events
+    return {"events": events, "anchors": anchors, "links": links}
 
 
 def cited_ids(event) -> list[str]:
@@ -347,4 +366,5 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
             pieces[ids[i]] = found[ids[i]]
             if not warnings:
                 keep(root, "render", keys[i], found[ids[i]])
+        cache.flush(root)
     return assemble([pieces[snippet_id] for snippet_id in ids]), warnings

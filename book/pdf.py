@@ -13,21 +13,18 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import pikepdf
-from lxml import html
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from .config import PAPER_SIZES
 from .diagnostics import Report
 from .fetch import BookFetcher
-from .html import append_inline, note_paragraphs, note_refs
-from .model import BACK_MATTER, BookView, IndexEntry
+from .model import BookView
 from . import pagemap
 from .names import names_kept_whole
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page, read_page_map
@@ -39,55 +36,13 @@ from .pdf_join import BrokenLinks, join
 from .pdf_parts import PAGE_REF_CSS, LogCapture, layout_code
 from .pdf_workers import Pool
 from .pdf_tags import PDF_VARIANT, tagged
-from .templates import MANY_PAGES, environment, index_groups
+from .print_html import page_map_key, print_html
 
 @dataclass
 class PdfResult:
     data: bytes
     pages: int
     page_map: PageMap | None = None  # for the edition the EPUB's page numbers follow
-
-
-def print_html(view: BookView, index: list[IndexEntry], edition: str = "student") -> str:
-    """The book as one HTML document, notes moved to where they are called. The teacher's edition
-    is the student's book followed by the teacher's notes, so that its pages are the student's."""
-    markup = environment().get_template("print.html.j2").render(
-        config=view.config, year=view.year, front=view.front, chapters=view.chapters, back=BACK_MATTER,
-        events=view.events, people=view.people, terms=view.terms, sources=view.sources, conflicts=view.conflicts,
-        index_groups=index_groups(index), index_by_heading={e.heading: e for e in index},
-        paged=True, many=MANY_PAGES, edition=edition, teacher=view.teacher)
-    root = html.document_fromstring(markup)
-    for ref in note_refs(root):
-        span = html.Element("span", {"class": "footnote"})  # a float must hold inline content only
-        for number, paragraph in enumerate(note_paragraphs(view.notes[ref.get("href").lstrip("#")])):
-            append_inline(span, paragraph, " " if number else "")
-        span.tail = ref.tail
-        ref.getparent().replace(ref, span)
-        parent = span.getparent()
-        keep_call_with_word(parent if "citation" in (parent.get("class") or "") else span)
-    return html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
-
-
-def keep_call_with_word(holder) -> None:
-    """Wrap a note call with the word before it, so that no line starts with a note number."""
-    parent, previous = holder.getparent(), holder.getprevious()
-    text = previous.tail if previous is not None else parent.text
-    match = re.match(r"(.*?)(\S+)$", text or "", re.S)
-    if not match:
-        return
-    head, word = match.groups()
-    if previous is not None:
-        previous.tail = head
-    else:
-        parent.text = head
-    position, tail = parent.index(holder), holder.tail
-    holder.tail = None
-    parent.remove(holder)
-    wrapper = html.Element("span", {"class": "nobreak"})
-    wrapper.text = word
-    wrapper.append(holder)
-    wrapper.tail = tail
-    parent.insert(position, wrapper)
 
 
 def stylesheets(root: Path, paper: str, fetcher: BookFetcher, fonts: FontConfiguration, parts: bool = False):
@@ -172,11 +127,6 @@ def write_pdf_single(view: BookView, root: Path, paper: str, report: Report, edi
         page_map = read_page_map(document, first_main)
         pagemap.store(root, page_map_key(view, root), page_map)
     return PdfResult(add_page_labels(data, first_main, view), len(document.pages), page_map)
-
-
-def page_map_key(view: BookView, root: Path) -> str:
-    code = layout_code()
-    return pagemap.cache_key(print_html(view, []), root, PAGE_SOURCE, code=code)
 
 
 def edition_page_map(view: BookView, root: Path) -> PageMap:

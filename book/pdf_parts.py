@@ -212,8 +212,8 @@ def captured_logs():
 
 def layout_code() -> bytes:
     """The code that decides a part's layout and bytes, for cache keys."""
-    import weasyprint
+    from importlib.metadata import version  # not the module itself: WeasyPrint is slow to import
 
     here = Path(__file__).parent
-    names = ("pdf.py", "pdf_parts.py", "pdf_workers.py", "pdf_tags.py", "names.py", "pagemap.py")
-    return weasyprint.__version__.encode() + b"".join((here / name).read_bytes() for name in names)
+    names = ("pdf.py", "print_html.py", "pdf_parts.py", "pdf_workers.py", "pdf_tags.py", "names.py", "pagemap.py")
+    return version("weasyprint").encode() + b"".join((here / name).read_bytes() for name in names)

@@ -1,6 +1,7 @@
 """Gather the whole book, check it, and hand one BookContent to the PDF and EPUB writers."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .conflicts import Register, check_register, load_register, register_snippet
 from .convert import Snippet
 from .diagnostics import BuildError, Report
 from .paths import files_leading_outside
-from .sources import Source, check_registry, load_registry
+from .sources import Source, check_registry, csl_items, load_registry
 
 REGISTRY = "sources/registry.yaml"
 # Pandoc's warnings about notes give lines in its own joined input; the check reports these itself.
@@ -36,6 +37,7 @@ class Gathered:
     register: Register
     parsed: dict = field(default_factory=dict)  # snippet id -> its parse key and citations (book/incremental.py)
     classroom: Classroom = field(default_factory=Classroom)
+    rendering: Background | None = None  # pandoc's HTML, when gather() started it (render_ahead)
 
     @property
     def chapters(self) -> list[Part]:
@@ -71,8 +73,12 @@ def make_snippets(parts: list[Part], apparatus: Apparatus, sources: dict[str, So
     return snippets
 
 
-def gather(root: Path) -> Gathered:
-    """Read and parse everything, then run the checks. Raises BuildError on unreadable input."""
+def gather(root: Path, render_ahead: bool = False) -> Gathered:
+    """Read and parse everything, then run the checks. Raises BuildError on unreadable input.
+
+    With render_ahead, pandoc renders the HTML (book/incremental.py) in a thread while the checks
+    run: the checks are Python, pandoc is a process of its own, and the two together take the
+    time of the longer."""
     config = load_book_config(root)
     parts = read_parts(config, root)
     apparatus = load_apparatus(root)
@@ -91,8 +97,34 @@ def gather(root: Path) -> Gathered:
         if not any(known in line for known in PANDOC_NOTE_WARNINGS):  # the check names file and line itself
             report.warning("pandoc.warning", line)
     gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register, parsed, classroom)
+    if render_ahead:
+        gathered.rendering = Background(incremental.render, ast, parsed, csl_items(sources), root,
+                                        config.citation_locale)
     run_checks(gathered)
     return gathered
+
+
+class Background:
+    """A function run in a thread of its own; result() waits for it (and raises what it raised).
+    The thread is a daemon: a build that stops on an error does not wait for it."""
+
+    def __init__(self, function, *args) -> None:
+        self._outcome: tuple = ()
+        self._thread = threading.Thread(target=self._run, args=(function, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, function, args) -> None:
+        try:
+            self._outcome = (function(*args), None)
+        except BaseException as exc:  # handed to the caller of result()
+            self._outcome = (None, exc)
+
+    def result(self):
+        self._thread.join()
+        value, error = self._outcome
+        if error is not None:
+            raise error
+        return value
 
 
 def snippet_blocks(ast: dict) -> dict[str, list]:
@@ -122,8 +154,8 @@ def run_checks(book: Gathered) -> None:
                          file="chapters/timeline.yaml", line=book.apparatus.line("chapters/timeline.yaml", index, "chapter"))
     check_register(book.register, book.sources, book.apparatus, book.snippets, report)
     check_classroom(book.classroom, book.chapters, book.sources, report)
-    known = template_ids(book.parts, book.apparatus, book.sources, book.register) | text_ids(book.parts, blocks)
-    check_guide_links(book.snippets, blocks, known, report)
+    known = template_ids(book.parts, book.apparatus, book.sources, book.register) | text_ids(book.parts, book.parsed)
+    check_guide_links(book.snippets, book.parsed, known, report)
     dates = [e.date for e in book.apparatus.events]
     for index in range(1, len(dates)):
         if dates[index] < dates[index - 1]:

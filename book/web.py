@@ -231,7 +231,7 @@ def preview_page_map(view: BookView, root: Path) -> PageMap | None:
     """For serve: the current page map if cached, else the newest cached one. After an edit the
     page numbers may be a little off until the next full build, but a save shows in seconds
     instead of after laying the whole book out again (a minute)."""
-    from .pdf import page_map_key
+    from .print_html import page_map_key
 
     if root in _PREVIEW_MAPS:  # serve's later rebuilds: skip even the key (rendering the print HTML)
         return _PREVIEW_MAPS[root]

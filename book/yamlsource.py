@@ -1,11 +1,13 @@
 """YAML that remembers where each value was written, so errors can name the line."""
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
 import yaml
 
+from . import cache
 from .diagnostics import BuildError, Diagnostic
 from .paths import resolve_inside
 
@@ -33,8 +35,24 @@ def refuse_aliases(text: str, filename: str, line_offset: int) -> None:
         return  # a syntax error: compose() below reports it with its line
 
 
+_LOADED: dict[tuple[str, str, int], bytes] = {}  # --watch: an edit changes one file; the others are known
+
+
 def load_with_lines(text: str, filename: str, line_offset: int = 0):
-    """Parse YAML; return (data, lines) where lines maps a key path tuple to its 1-based line."""
+    """Parse YAML; return (data, lines) where lines maps a key path tuple to its 1-based line.
+
+    A text parsed before in this process is not parsed again; the caller gets its own copy."""
+    if not cache.enabled():
+        return _load_with_lines(text, filename, line_offset)
+    memo = (text, filename, line_offset)
+    if memo not in _LOADED:
+        if len(_LOADED) > 256:
+            _LOADED.clear()
+        _LOADED[memo] = pickle.dumps(_load_with_lines(text, filename, line_offset))
+    return pickle.loads(_LOADED[memo])
+
+
+def _load_with_lines(text: str, filename: str, line_offset: int):
     refuse_aliases(text, filename, line_offset)
     try:
         node = yaml.compose(text, Loader=LOADER)

@@ -3,6 +3,7 @@ cold one, an edit shows, a changed source re-checks the quotations that cite it,
 import io
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from rich.console import Console
 
 from conftest import run_build
 
-from book import cache, incremental
+from book import cache, incremental, yamlsource
 from book.build import build, render_view
 from book.config import ROOT, BuildOptions
 from book.diagnostics import BuildError
@@ -37,6 +38,17 @@ def no_cache():
 def forget():
     """A fresh process: nothing remembered in memory, only what .cache/ holds."""
     incremental.MEMORY.clear()
+    yamlsource._LOADED.clear()
+    for store in cache._STORES.values():
+        if store.connection is not None:
+            store.connection.close()
+    cache._STORES.clear()
+
+
+def stored(root: Path) -> list[tuple[str, str, bytes]]:
+    """The per-snippet entries in the book's SQLite store: (kind, key, value)."""
+    with sqlite3.connect(root / ".cache" / cache.EntryStore.NAME) as connection:
+        return connection.execute("SELECT kind, key, value FROM entries ORDER BY kind, key").fetchall()
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -55,7 +67,7 @@ def test_an_edit_built_from_the_cache_gives_the_bytes_of_a_cold_build(tiny, tmp_
     edit(tiny, "He was executed on 15 March 1938.", "He was shot on 15 March 1938, after the trial.")
     forget()
     cached = run_build(tiny, tmp_path / "cached", ("epub", "web"))
-    assert any((tiny / ".cache" / kind).iterdir() for kind in ("parse", "check", "render"))
+    assert {kind for kind, _, _ in stored(tiny)} == {"parse", "check", "render"}
     with no_cache:
         cold = run_build(tiny, tmp_path / "cold", ("epub", "web"))
     assert cached.epub.read_bytes() == cold.epub.read_bytes()
@@ -122,17 +134,41 @@ def test_a_changed_source_paragraph_fails_the_quotation_in_an_unchanged_chapter(
     assert any(p.startswith(f"{CHAPTER}:36:") and "favourite of the whole Party" in p for p in problems), problems
 
 
+def damage(data: bytes, number: int) -> bytes:
+    """Torn, flipped or emptied, by turns."""
+    return (data[: len(data) // 2] if number % 3 == 0 else
+            data[:-2] + bytes([data[-2] ^ 1]) + data[-1:] if number % 3 == 1 else b"")
+
+
 def test_a_damaged_cache_entry_is_ignored_and_rebuilt(tiny, tmp_path):
     first = run_build(tiny, tmp_path / "first", ("epub",))
-    entries = [p for kind in ("parse", "check", "render", "cover", "fonts")
-               for p in (tiny / ".cache" / kind).iterdir()]
-    assert entries
-    for number, entry in enumerate(entries):  # torn, flipped, emptied
-        data = entry.read_bytes()
-        entry.write_bytes(data[: len(data) // 2] if number % 3 == 0 else
-                          data[:-2] + bytes([data[-2] ^ 1]) + data[-1:] if number % 3 == 1 else b"")
+    files = [p for kind in ("cover", "fonts") for p in (tiny / ".cache" / kind).iterdir()]
+    rows = stored(tiny)
+    assert files and {kind for kind, _, _ in rows} == {"parse", "check", "render"}
     forget()
+    for number, entry in enumerate(files):
+        entry.write_bytes(damage(entry.read_bytes(), number))
+    with sqlite3.connect(tiny / ".cache" / cache.EntryStore.NAME) as connection:
+        connection.executemany("UPDATE entries SET value = ? WHERE kind = ? AND key = ?",
+                               [(damage(value, number), kind, key) for number, (kind, key, value) in enumerate(rows)])
     again = run_build(tiny, tmp_path / "again", ("epub",))
     assert again.epub.read_bytes() == first.epub.read_bytes()
     assert again.report.items == first.report.items
-    assert all(cache.read(tiny, entry.parent.name, entry.name) is not None for entry in entries)
+    assert all(cache.read(tiny, entry.parent.name, entry.name) is not None for entry in files)
+    assert stored(tiny) == rows  # every damaged entry written again, whole
+
+
+def test_an_unreadable_store_is_set_aside_and_started_afresh(tiny, tmp_path):
+    first = run_build(tiny, tmp_path / "first", ("epub",))
+    forget()
+    database = tiny / ".cache" / cache.EntryStore.NAME
+    for suffix in ("-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    database.write_bytes(b"not a database" * 100)
+    again = run_build(tiny, tmp_path / "again", ("epub",))
+    assert again.epub.read_bytes() == first.epub.read_bytes()
+    assert again.report.items == first.report.items
+    forget()
+    third = run_build(tiny, tmp_path / "third", ("epub",))  # the store works again
+    assert third.epub.read_bytes() == first.epub.read_bytes()
+    assert {kind for kind, _, _ in stored(tiny)} == {"parse", "check", "render"}
