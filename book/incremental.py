@@ -36,6 +36,7 @@ from . import cache, convert
 from .convert import Snippet
 from .diagnostics import Diagnostic, Report
 from .html import RenderedHTML, finish_notes, note_refs, split_pandoc_html
+from .snippet_pieces import SEPARATOR, cut
 
 BOOK = Path(__file__).resolve().parent
 
@@ -73,17 +74,19 @@ def scan(markdown: str) -> tuple[str, frozenset, frozenset]:
 
 
 def parse_keys(snippets: list[Snippet]) -> list[str]:
+    """Each snippet's parse key. The pieces of one snippet (book/snippet_pieces.py) carry the
+    note definitions they call, so a label they share is not an entanglement."""
     scans = [scan(s.markdown) for s in snippets]
     shared = cache.key(*[shared for shared, _, _ in scans])
-    owners: dict[str, int] = {}
-    for _, mentioned, _ in scans:
+    owners: dict[str, set[str]] = {}
+    for s, (_, mentioned, _) in zip(snippets, scans):
         for label in mentioned:
-            owners[label] = owners.get(label, 0) + 1
+            owners.setdefault(label, set()).add(s.id.partition(SEPARATOR)[0])
     whole = None
     keys = []
-    code = code_key("convert.py", "incremental.py")
+    code = code_key("convert.py", "incremental.py", "snippet_pieces.py")
     for s, (_, mentioned, defined) in zip(snippets, scans):
-        entangled = bool(mentioned - defined) or any(owners[label] > 1 for label in mentioned)
+        entangled = bool(mentioned - defined) or any(len(owners[label]) > 1 for label in mentioned)
         if entangled and whole is None:
             whole = cache.key(*[t.id + "\0" + t.markdown for t in snippets])
         keys.append(cache.key("parse", code, pandoc_version(), shared, s.id, s.markdown.strip(),
@@ -117,29 +120,43 @@ def keep(root: Path, kind: str, key: str, value) -> None:
 
 def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
     """The book's AST, parsing only the snippets not cached; pandoc's warnings (see the module's
-    doc); and per snippet its parse key and what snippet_facts finds in it, for the later stages."""
+    doc); and per snippet its parse key, what snippet_facts finds in it and its units (the pieces
+    pandoc parsed and will render: book/snippet_pieces.py), for the later stages."""
     convert.check_snippet_markup(snippets)
-    keys = parse_keys(snippets)
+    cuts = {s.id: cut(s) for s in snippets}
+    units = [unit for s in snippets for unit in cuts[s.id]]
+    keys = dict(zip([u.id for u in units], parse_keys(units)))
     entries: dict[str, dict] = {}
-    for s, key in zip(snippets, keys):
-        entry = recall(root, "parse", key)
+    for unit in units:
+        entry = recall(root, "parse", keys[unit.id])
         if isinstance(entry, dict) and {"api", "div", "facts"} <= entry.keys():
-            entries[s.id] = entry
-    missing = [(s, k) for s, k in zip(snippets, keys) if s.id not in entries]
+            entries[unit.id] = entry
+    missing = [unit for unit in units if unit.id not in entries]
     warnings: list[str] = []
     if missing:
-        ast, warnings = convert.parse([s for s, _ in missing])
-        if not clean(ast, [s for s, _ in missing], warnings, ignored):
+        ast, warnings = convert.parse(missing)
+        if not clean(ast, missing, warnings, ignored):
             return whole_book(snippets, ignored)
-        for s, key in missing:
-            div = next(block for block in ast["blocks"] if block["c"][0][0] == s.id)
-            entries[s.id] = {"api": ast["pandoc-api-version"], "div": div, "facts": snippet_facts(div["c"][1])}
-            keep(root, "parse", key, entries[s.id])
+        divs = {block["c"][0][0]: block for block in ast["blocks"]}
+        for unit in missing:
+            div = divs[unit.id]
+            entries[unit.id] = {"api": ast["pandoc-api-version"], "div": div, "facts": snippet_facts(div["c"][1])}
+            keep(root, "parse", keys[unit.id], entries[unit.id])
     cache.flush(root)
-    api = entries[snippets[0].id]["api"] if snippets else None
-    book = {"pandoc-api-version": api, "meta": {}, "blocks": [entries[s.id]["div"] for s in snippets]}
-    parsed = {s.id: {"key": key, **entries[s.id]["facts"]} for s, key in zip(snippets, keys)}
-    return book, warnings, parsed
+    api = entries[units[0].id]["api"] if units else None
+    blocks, parsed = [], {}
+    for s in snippets:
+        own = [{"id": unit.id, "key": keys[unit.id], "div": entries[unit.id]["div"], **entries[unit.id]["facts"]}
+               for unit in cuts[s.id]]
+        if len(own) == 1:
+            div, key = own[0]["div"], own[0]["key"]
+        else:  # the pieces' blocks in one div, as pandoc parses the whole snippet
+            div = {"t": "Div", "c": [[s.id, ["snippet"], []], [block for unit in own for block in unit["div"]["c"][1]]]}
+            key = cache.key(*[unit["key"] for unit in own])
+        blocks.append(div)
+        parsed[s.id] = {"key": key, "units": own,
+                        **{fact: [item for unit in own for item in unit[fact]] for fact in ("events", "anchors", "links")}}
+    return {"pandoc-api-version": api, "meta": {}, "blocks": blocks}, warnings, parsed
 
 
 def clean(ast: dict, snippets: list[Snippet], warnings: list[str], ignored: tuple[str, ...]) -> bool:
@@ -158,8 +175,11 @@ def whole_book(snippets: list[Snippet], ignored: tuple[str, ...]) -> tuple[dict,
     whole = clean(ast, snippets, warnings, ignored)
     keys = parse_keys(snippets) if whole else [None] * len(snippets)
     found = {block["c"][0][0]: block for block in ast["blocks"] if block["t"] == "Div"}
-    parsed = {s.id: {"key": key, **snippet_facts(found.get(s.id, {"c": [None, []]})["c"][1])}
-              for s, key in zip(snippets, keys)}
+    parsed = {}
+    for s, key in zip(snippets, keys):
+        div = found.get(s.id, {"c": [[s.id, ["snippet"], []], []]})
+        facts = snippet_facts(div["c"][1])
+        parsed[s.id] = {"key": key, "units": [{"id": s.id, "key": key, "div": div, **facts}], **facts}
     return ast, warnings, parsed
 
 
@@ -302,64 +322,85 @@ def renumber(ref, note, number: int) -> None:
         back.set("href", f"#fnref{number}")
 
 
-def assemble(pieces: list[dict]) -> RenderedHTML:
-    """The snippets' pieces, in book order, as one rendering with the notes numbered across the book."""
+def assemble(pieces: list[tuple[str, list[dict]]]) -> RenderedHTML:
+    """The snippets' pieces, in book order, as one rendering with the notes numbered across the
+    book; pieces: (snippet id, the rendered pieces of its units), the units' joined into one div."""
     # One parse of all the pieces (each is a whole element, as lxml wrote it), not one per piece.
-    markup = "".join(piece["div"] for piece in pieces) + "<ol>" + "".join(n for p in pieces for n in p["notes"]) + "</ol>"
+    units = [unit for _, own in pieces for unit in own]
+    markup = "".join(unit["div"] for unit in units) + "<ol>" + "".join(n for unit in units for n in unit["notes"]) + "</ol>"
     root = html.fragment_fromstring(markup, create_parent="div")
     items = iter(root[-1])
+    divs = iter(list(root[:-1]))
     snippets, notes, number = {}, {}, 0
-    for div in root[:-1]:
+    for snippet_id, own in pieces:
+        div = next(divs)
+        for _ in own[1:]:  # a snippet cut into pieces (book/snippet_pieces.py): one div again
+            join_div(div, next(divs))
+        div.set("id", snippet_id)
         for ref in note_refs(div):
             number += 1
             note = next(items)
             renumber(ref, note, number)
             notes[note.get("id")] = note
-        snippets[div.get("id")] = div
+        snippets[snippet_id] = div
     return finish_notes(snippets, notes)
 
 
+def join_div(div, following) -> None:
+    """Move the content of `following` to the end of `div`, and drop `following`."""
+    if following.text:
+        if len(div):
+            div[-1].tail = (div[-1].tail or "") + following.text
+        else:
+            div.text = (div.text or "") + following.text
+    div.extend(list(following))
+    following.getparent().remove(following)
+
+
 def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: str) -> tuple[RenderedHTML, list[str]]:
-    """Render the book's AST, reusing cached snippets (see the module's doc); (rendering, warnings)."""
+    """Render the book's AST, reusing cached snippets (see the module's doc); (rendering, warnings).
+    Pandoc renders units (a snippet, or a piece of one: book/snippet_pieces.py), and so does the cache."""
     if any(entry["key"] is None for entry in parsed.values()):  # see whole_book(): no cache
         markup, warnings = convert.render(ast, references, root, lang)
         return split_pandoc_html(markup), warnings
-    divs = ast["blocks"]
-    ids = [div["c"][0][0] for div in divs]
-    fixed = cache.key("render", code_key("convert.py", "html.py", "incremental.py"), pandoc_version(),
-                      cache.file_key(root / convert.CSL_STYLE), lang, references)
+    snippet_ids = [div["c"][0][0] for div in ast["blocks"]]
+    units = [unit for snippet_id in snippet_ids for unit in parsed[snippet_id]["units"]]
+    ids = [unit["id"] for unit in units]
+    divs = [unit["div"] for unit in units]
+    fixed = cache.key("render", code_key("convert.py", "html.py", "incremental.py", "snippet_pieces.py"),
+                      pandoc_version(), cache.file_key(root / convert.CSL_STYLE), lang, references)
     keys, states = [], []
     seen: dict[str, None] = {}  # the sources cited so far, in order of first citation
     trailing: list = []  # the notes from the last that cites anything
-    for snippet_id in ids:
-        # The parse key stands for the snippet's AST, which is a function of it.
-        keys.append(cache.key(fixed, parsed[snippet_id]["key"], list(seen), trailing))
+    for unit in units:
+        # The parse key stands for the unit's AST, which is a function of it.
+        keys.append(cache.key(fixed, unit["key"], list(seen), trailing))
         states.append((list(seen), trailing))
-        for event in parsed[snippet_id]["events"]:
+        for event in unit["events"]:
             cited = cited_ids(event)
             seen.update(dict.fromkeys(cited))
             trailing = [event] if cited else trailing + [event] if trailing else []
     pieces: dict[str, dict] = {}
-    for snippet_id, key in zip(ids, keys):
+    for unit_id, key in zip(ids, keys):
         entry = recall(root, "render", key)
         if isinstance(entry, dict) and isinstance(entry.get("div"), str) and isinstance(entry.get("notes"), list):
-            pieces[snippet_id] = entry
-    missing = [i for i, snippet_id in enumerate(ids) if snippet_id not in pieces]
+            pieces[unit_id] = entry
+    missing = [i for i, unit_id in enumerate(ids) if unit_id not in pieces]
     warnings: list[str] = []
     if missing:
         blocks, cited, previous = [], set(), -1
         for i in missing:
-            if i != previous + 1:  # a snippet rendered without the one before it: rebuild the state
+            if i != previous + 1:  # a unit rendered without the one before it: rebuild the state
                 items, before = states[i]
                 blocks += priming([item for item in items if item not in cited], before)
                 cited.update(items)
             blocks.append(divs[i])
-            for event in parsed[ids[i]]["events"]:
+            for event in units[i]["events"]:
                 cited.update(cited_ids(event))
             previous = i
         markup, warnings = convert.render({**ast, "blocks": blocks}, references, root, lang)
         if warnings and len(missing) < len(divs):  # messages as a cold build gives them
-            markup, warnings = convert.render(ast, references, root, lang)
+            markup, warnings = convert.render({**ast, "blocks": divs}, references, root, lang)
             missing = list(range(len(divs)))
         found = localise_notes(markup)
         for i in missing:
@@ -367,4 +408,5 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
             if not warnings:
                 keep(root, "render", keys[i], found[ids[i]])
         cache.flush(root)
-    return assemble([pieces[snippet_id] for snippet_id in ids]), warnings
+    return assemble([(snippet_id, [pieces[unit["id"]] for unit in parsed[snippet_id]["units"]])
+                     for snippet_id in snippet_ids]), warnings

@@ -66,6 +66,9 @@ def html_problems(raw: str) -> list[str]:
     return parser.problems
 
 
+LEAVES = {"Str", "Space", "SoftBreak", "LineBreak"}  # most of the nodes, and nothing to check in them
+
+
 def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
     """Every node of a snippet's AST, wherever it sits (tables, notes, headings, …)."""
     def error(code: str, message: str, needle: str) -> None:
@@ -80,6 +83,8 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
         if not isinstance(node, dict) or "t" not in node:
             continue
         kind, content = node["t"], node.get("c")
+        if kind in LEAVES:
+            continue
         if kind in ("RawInline", "RawBlock"):
             fmt, raw = content
             if fmt != "html":
@@ -108,7 +113,8 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
             if scheme and scheme not in LINK_SCHEMES:
                 error("link.scheme", f"a '{scheme}:' link is not allowed; link to http(s), mailto or a "
                       "heading in the book", target)
-        stack.append(content)
+        if isinstance(content, (list, dict)):
+            stack.append(content)
 
 
 def locate(snippet: Snippet, needle: str) -> dict:
