@@ -16,15 +16,17 @@ Each stage's result for a snippet is cached under a key made of everything it de
   note's form from nothing else (no "near-note", no year suffixes in order of citation), which
   holds for styles/csl/; tests/test_cache.py compares a chapter rendered so with a whole-book run.
 
-Snippets that miss go through pandoc together, in one run; a cold build is one run of them all,
-as before. Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets
+Snippets that miss go through pandoc together, in one run, or in two at once when there is
+enough work for two cores (a cold build): the second primed like any snippet rendered alone. Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets
 ran into one another (raw HTML left open, say), is redone over the whole book and cached
 nowhere, so that the results and messages are those of a cold build.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -134,7 +136,9 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     missing = [unit for unit in units if unit.id not in entries]
     warnings: list[str] = []
     if missing:
-        ast, warnings = convert.parse(missing)
+        runs = in_parallel([(convert.parse, (group,)) for group in halves(missing, [len(u.markdown) for u in missing])])
+        ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
+        warnings = [line for _, lines in runs for line in lines]
         if not clean(ast, missing, warnings, ignored):
             return whole_book(snippets, ignored)
         divs = {block["c"][0][0]: block for block in ast["blocks"]}
@@ -146,8 +150,8 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     api = entries[units[0].id]["api"] if units else None
     blocks, parsed = [], {}
     for s in snippets:
-        own = [{"id": unit.id, "key": keys[unit.id], "div": entries[unit.id]["div"], **entries[unit.id]["facts"]}
-               for unit in cuts[s.id]]
+        own = [{"id": unit.id, "key": keys[unit.id], "div": entries[unit.id]["div"], "size": len(unit.markdown),
+                **entries[unit.id]["facts"]} for unit in cuts[s.id]]
         if len(own) == 1:
             div, key = own[0]["div"], own[0]["key"]
         else:  # the pieces' blocks in one div, as pandoc parses the whole snippet
@@ -157,6 +161,34 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
         parsed[s.id] = {"key": key, "units": own,
                         **{fact: [item for unit in own for item in unit[fact]] for fact in ("events", "anchors", "links")}}
     return {"pandoc-api-version": api, "meta": {}, "blocks": blocks}, warnings, parsed
+
+
+PARALLEL_FROM = 40_000  # characters (of Markdown, or of AST) below which one pandoc run is as quick as two
+
+
+def halves(items: list, sizes: list[int]) -> list[list]:
+    """The items in order, as two runs of about equal size when there is enough work and more than
+    one core (a cold build: pandoc runs on one core), else as one."""
+    total = sum(sizes)
+    if total < PARALLEL_FROM or len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return [items]
+    running, middle = 0, 1
+    for middle, size in enumerate(sizes, start=1):
+        running += size
+        if running >= total / 2:
+            break
+    middle = min(middle, len(items) - 1)
+    return [items[:middle], items[middle:]]
+
+
+def in_parallel(calls: list[tuple]) -> list:
+    """[(function, args), ...] run at once, each in a thread (pandoc is a process of its own)."""
+    if len(calls) == 1:
+        function, args = calls[0]
+        return [function(*args)]
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = [pool.submit(function, *args) for function, args in calls]
+        return [future.result() for future in futures]
 
 
 def clean(ast: dict, snippets: list[Snippet], warnings: list[str], ignored: tuple[str, ...]) -> bool:
@@ -179,7 +211,8 @@ def whole_book(snippets: list[Snippet], ignored: tuple[str, ...]) -> tuple[dict,
     for s, key in zip(snippets, keys):
         div = found.get(s.id, {"c": [[s.id, ["snippet"], []], []]})
         facts = snippet_facts(div["c"][1])
-        parsed[s.id] = {"key": key, "units": [{"id": s.id, "key": key, "div": div, **facts}], **facts}
+        parsed[s.id] = {"key": key, "units": [{"id": s.id, "key": key, "div": div, "size": len(s.markdown), **facts}],
+                        **facts}
     return ast, warnings, parsed
 
 
@@ -198,7 +231,7 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
     from .policy import check_policy
 
     code = code_key("check.py", "policy.py", "quotes.py", "convert.py", "diagnostics.py", "incremental.py")
-    known = list(sources)
+    fixed = cache.key("check", code, list(sources))  # a citation of an unknown source is an error
     source_keys: dict[str, str] = {}
     results = []
     for s in snippets:
@@ -208,9 +241,10 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
             if sid in sources and sid not in source_keys:
                 source_keys[sid] = source_key(sources[sid])
         # The parse key stands for the AST: the AST is a function of it.
-        where = [s.id, s.file, s.line, s.verbatim, s.written]  # the text itself is in the parse key
-        key = cache.key("check", code, where, parsed[s.id]["key"], known,
-                        [(sid, source_keys.get(sid)) for sid in cited]) if parsed[s.id]["key"] else None
+        # Plain strings, each length-prefixed by cache.key: no JSON to write for every snippet.
+        where = [s.id, s.file, str(s.line), "verbatim" if s.verbatim else "", "" if s.written is None else "w" + s.written]
+        key = cache.key(fixed, *where, parsed[s.id]["key"], *[f"{sid}\0{source_keys.get(sid)}" for sid in cited]
+                        ) if parsed[s.id]["key"] else None
         entry = recall(root, "check", key) if key else None
         if not (isinstance(entry, dict) and {"policy", "snippet", "words", "quoted"} <= entry.keys()):
             policy, checked = Report(), Report()
@@ -372,14 +406,17 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     keys, states = [], []
     seen: dict[str, None] = {}  # the sources cited so far, in order of first citation
     trailing: list = []  # the notes from the last that cites anything
+    state = cache.key(list(seen), trailing)
     for unit in units:
         # The parse key stands for the unit's AST, which is a function of it.
-        keys.append(cache.key(fixed, unit["key"], list(seen), trailing))
+        keys.append(cache.key(fixed, unit["key"], state))
         states.append((list(seen), trailing))
         for event in unit["events"]:
             cited = cited_ids(event)
             seen.update(dict.fromkeys(cited))
             trailing = [event] if cited else trailing + [event] if trailing else []
+        if unit["events"]:
+            state = cache.key(list(seen), trailing)
     pieces: dict[str, dict] = {}
     for unit_id, key in zip(ids, keys):
         entry = recall(root, "render", key)
@@ -388,21 +425,25 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     missing = [i for i, unit_id in enumerate(ids) if unit_id not in pieces]
     warnings: list[str] = []
     if missing:
-        blocks, cited, previous = [], set(), -1
-        for i in missing:
-            if i != previous + 1:  # a unit rendered without the one before it: rebuild the state
-                items, before = states[i]
-                blocks += priming([item for item in items if item not in cited], before)
-                cited.update(items)
-            blocks.append(divs[i])
-            for event in units[i]["events"]:
-                cited.update(cited_ids(event))
-            previous = i
-        markup, warnings = convert.render({**ast, "blocks": blocks}, references, root, lang)
+        runs = []
+        for group in halves(missing, [units[i]["size"] for i in missing]):
+            blocks, cited, previous = [], set(), -1
+            for i in group:
+                if i != previous + 1:  # a unit rendered without the one before it: rebuild the state
+                    items, before = states[i]
+                    blocks += priming([item for item in items if item not in cited], before)
+                    cited.update(items)
+                blocks.append(divs[i])
+                for event in units[i]["events"]:
+                    cited.update(cited_ids(event))
+                previous = i
+            runs.append((convert.render, ({**ast, "blocks": blocks}, references, root, lang)))
+        rendered = in_parallel(runs)
+        markups, warnings = [markup for markup, _ in rendered], [line for _, lines in rendered for line in lines]
         if warnings and len(missing) < len(divs):  # messages as a cold build gives them
             markup, warnings = convert.render({**ast, "blocks": divs}, references, root, lang)
-            missing = list(range(len(divs)))
-        found = localise_notes(markup)
+            markups, missing = [markup], list(range(len(divs)))
+        found = {unit_id: piece for markup in markups for unit_id, piece in localise_notes(markup).items()}
         for i in missing:
             pieces[ids[i]] = found[ids[i]]
             if not warnings:
