@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from lxml import html
+from lxml import etree, html
+
+from . import cache
 
 # The blocks a result can open at; a block inside another (a <p> in an <li>) is its own record.
 # Headings are not results: each paragraph carries its section's heading, to say where it stands.
@@ -23,6 +25,10 @@ NAMESPACES = {"epub": "http://www.idpf.org/2007/ops"}
 DATA_FILE = "search-data.js"
 
 
+SKIPPED = etree.XPath(f"self::*[{SKIP}]", namespaces=NAMESPACES)  # compiled once: called for every element
+IN_SKIPPED = etree.XPath(f"ancestor-or-self::*[{SKIP}]", namespaces=NAMESPACES)
+
+
 def block_text(element: html.HtmlElement, blocks: set) -> str:
     """The words a reader sees in a block, less the parts search skips and the blocks inside it."""
     parts = [element.text or ""]
@@ -32,31 +38,45 @@ def block_text(element: html.HtmlElement, blocks: set) -> str:
             continue
         if child.tag in blocks or child.tag == "br":  # a line or a block of its own: a word boundary
             parts.append(" ")
-        elif not child.xpath(f"self::*[{SKIP}]", namespaces=NAMESPACES):
+        elif not SKIPPED(child):
             parts.append(block_text(child, blocks))
         parts.append(child.tail or "")
     return " ".join("".join(parts).split())
 
 
+_PAGES: dict[tuple, list[dict]] = {}  # serve: an edit changes one page; the others' records are known
+
+
 def search_records(pages, trees: dict[str, html.HtmlElement]) -> list[dict]:
     """Per searchable page, in reading order: every block with an id and words of its own."""
     records = []
-    blocks = set(BLOCKS)
     for page in pages:
         if not page.searchable:
             continue
-        section = ""
-        for element in trees[page.file_name].iter(*BLOCKS, *HEADINGS):
-            if element.xpath(f"ancestor-or-self::*[{SKIP}]", namespaces=NAMESPACES):
-                continue
-            text = block_text(element, blocks)
-            if element.tag == "h2":
-                section = text
-            if element.tag in HEADINGS or not text or not element.get("id"):
-                continue
-            records.append({"id": len(records), "page": page.file_name, "anchor": element.get("id"),
-                            "title": page.title, "section": section,
-                            "text": text})
+        tree = trees[page.file_name]
+        memo = (page.file_name, page.title, html.tostring(tree))
+        if memo not in _PAGES or not cache.enabled():
+            if len(_PAGES) > 200:
+                _PAGES.clear()
+            _PAGES[memo] = page_records(page, tree)
+        records += [{"id": len(records) + number, **record} for number, record in enumerate(_PAGES[memo])]
+    return records
+
+
+def page_records(page, tree: html.HtmlElement) -> list[dict]:
+    records = []
+    blocks = set(BLOCKS)
+    section = ""
+    for element in tree.iter(*BLOCKS, *HEADINGS):
+        if IN_SKIPPED(element):
+            continue
+        text = block_text(element, blocks)
+        if element.tag == "h2":
+            section = text
+        if element.tag in HEADINGS or not text or not element.get("id"):
+            continue
+        records.append({"page": page.file_name, "anchor": element.get("id"), "title": page.title,
+                        "section": section, "text": text})
     return records
 
 
