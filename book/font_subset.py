@@ -1,8 +1,10 @@
 """Embedded fonts cut down to the characters the EPUB uses, so that they weigh kilobytes, not megabytes.
 
 A reader who highlights or annotates still gets the book's face for basic Latin, Latin-1 and common
-punctuation, which are always kept. Subsetting is deterministic: no timestamps are recalculated, so
-the same text and fonts give the same bytes.
+punctuation, which are always kept. HarfBuzz's subsetter (uharfbuzz) cuts the six faces in
+milliseconds where fontTools took seconds, keeping the same glyphs, the same ligatures and kerning
+and the same names. It is deterministic and never touches the timestamps, so the same text and
+fonts give the same bytes.
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def document_text(data: bytes) -> str:
 
 def subset_font(data: bytes, codepoints: set[int], root: Path | None = None) -> bytes:
     """The font cut down to the codepoints; cached in root's .cache/ (an edit seldom adds a character)."""
-    key = cache.key("font", data, sorted(codepoints), Path(__file__).read_bytes(), version("fonttools"))
+    key = cache.key("font", data, sorted(codepoints), Path(__file__).read_bytes(), version("uharfbuzz"))
     cached = cache.read(root, "fonts", key) if root is not None else None
     if cached is not None:
         return cached
@@ -57,16 +59,12 @@ def subset_font(data: bytes, codepoints: set[int], root: Path | None = None) -> 
 
 
 def _subset(data: bytes, codepoints: set[int]) -> bytes:
-    from fontTools import subset  # slow to import: only when a subset is not cached
+    import uharfbuzz as hb  # only when a subset is not cached: --watch starts faster
 
-    options = subset.Options()
-    options.name_IDs = ["*"]  # keep the copyright, licence and designer names
-    options.drop_tables += ["FFTM", "MATH"]  # FontForge's timestamps; maths layout the book never uses
-    options.recalc_timestamp = False
-    font = subset.load_font(io.BytesIO(data), options)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(codepoints))
-    subsetter.subset(font)
-    out = io.BytesIO()
-    subset.save_font(font, out, options)
-    return out.getvalue()
+    subset = hb.SubsetInput()  # its default layout features are fontTools': ligatures, kerning, marks...
+    subset.unicode_set.update(codepoints)
+    subset.name_id_set.clear()
+    subset.name_id_set.invert()  # every name id: the copyright, licence and designer names
+    for table in (b"FFTM", b"MATH"):  # FontForge's timestamps; maths layout the book never uses
+        subset.drop_table_tag_set.add(int.from_bytes(table, "big"))
+    return hb.subset(hb.Face(data), subset).blob.data

@@ -64,9 +64,11 @@ class PartCache:
     def store_pdf(self, part_key: str, start: int, data: bytes) -> None:
         self._write(self.folder / f"{self.key(part_key)}-{start}.pdf", data)
 
-    def subset_font(self, subset, data: bytes, gids: list[int]) -> bytes:
-        """subset(data, gids), kept: after most edits the join needs the same glyphs again."""
-        key = hashlib.sha256(CACHE_VERSION + hashlib.sha256(data).digest() + repr(gids).encode()).hexdigest()
+    def subset_font(self, subset, data: bytes, gids: list[int], subsetter: bytes = b"") -> bytes:
+        """subset(data, gids), kept: after most edits the join needs the same glyphs again.
+        `subsetter` names what subsets (and its version): another one gives other bytes."""
+        key = hashlib.sha256(CACHE_VERSION + subsetter + hashlib.sha256(data).digest()
+                             + repr(gids).encode()).hexdigest()
         path = self.folder / f"font-{key}.bin"
         cached = self._read(path)
         if cached is None:

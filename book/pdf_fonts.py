@@ -3,20 +3,23 @@
 WeasyPrint embeds, in each part, a subset of each face with the glyphs that part uses, keeping
 the font's own glyph ids (HarfBuzz's retain-gids), so that the text of every part refers to
 glyphs by the same ids. The join therefore needs one font per face: the book's font file cut
-down to the union of the parts' glyphs (fontTools, with WeasyPrint's options), the union of
-their widths and of their ToUnicode maps; every part's resources then name that one font.
+down to the union of the parts' glyphs (HarfBuzz's subsetter, with WeasyPrint's options), the
+union of their widths and of their ToUnicode maps; every part's resources then name that one font.
 """
 from __future__ import annotations
 
 import io
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 import pikepdf
-from fontTools import subset
+import uharfbuzz as hb
 from fontTools.ttLib import TTFont
 
 BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
+SUBSETTER = f"uharfbuzz {version('uharfbuzz')}".encode()  # part of the cached subsets' key
+DROPPED_TABLES = ["GSUB", "GPOS", "SVG ", "BASE", "DSIG", "EBDT", "EBLC", "EBSC", "JSTF", "LTSH", "PCLT"]
 
 
 def merge_fonts(out: pikepdf.Pdf, font_folder: Path, cache=None) -> None:
@@ -114,7 +117,10 @@ def merge_face(out: pikepdf.Pdf, fonts: list[pikepdf.Dictionary], originals: dic
     descendant = first.DescendantFonts[0]
     descriptor = descendant.FontDescriptor
     gids = sorted(set(widths) | set(texts) | {0})
-    data = cache.subset_font(subset_font, original, gids) if cache is not None else subset_font(original, gids)
+    if cache is not None:
+        data = cache.subset_font(subset_font, original, gids, SUBSETTER)
+    else:
+        data = subset_font(original, gids)
     stream_dict = {k: v for k, v in program.items() if k not in ("/Length", "/Filter", "/DecodeParms", "/Length1")}
     new_program = pikepdf.Stream(out, data)
     for k, v in stream_dict.items():
@@ -182,16 +188,14 @@ def write_to_unicode(texts: dict[int, bytes]) -> bytes:
 
 
 def subset_font(data: bytes, gids: list[int]) -> bytes:
-    """The font cut down to these glyphs, each keeping its id (as WeasyPrint subsets, with
-    fontTools' options where HarfBuzz's are not at hand); no timestamp, so the bytes repeat."""
-    options = subset.Options(retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
-                             hinting=False, desubroutinize=True, notdef_outline=True)
-    options.drop_tables += ["GSUB", "GPOS", "SVG", "BASE", "DSIG", "EBDT", "EBLC", "EBSC", "JSTF", "LTSH", "PCLT"]
-    options.recalc_timestamp = False
-    font = TTFont(io.BytesIO(data), recalcTimestamp=False)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(gids=gids)
-    subsetter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
+    """The font cut down to these glyphs, each keeping its id, with the options WeasyPrint gives
+    HarfBuzz's subsetter (no hinting, an outline for .notdef); HarfBuzz leaves the timestamp
+    alone, so the bytes repeat. Milliseconds a face, where fontTools took most of a second."""
+    flags = hb.SubsetFlags
+    subset = hb.SubsetInput()
+    subset.glyph_set.update(gids)
+    subset.flags = (flags.RETAIN_GIDS | flags.PASSTHROUGH_UNRECOGNIZED | flags.DESUBROUTINIZE | flags.NO_HINTING
+                    | flags.NOTDEF_OUTLINE)
+    for table in DROPPED_TABLES:
+        subset.drop_table_tag_set.add(int.from_bytes(table.encode(), "big"))
+    return hb.subset(hb.Face(data), subset).blob.data

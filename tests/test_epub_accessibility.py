@@ -206,6 +206,46 @@ def test_fonts_are_subset_to_the_text_and_keep_their_licence(book):
     assert opf.xpath('//opf:item[@href="style/fonts/OFL.txt"]/@media-type', namespaces=NS) == ["text/plain"]
 
 
+def shaped(font: bytes, words: list[str]) -> list[list[tuple]]:
+    """Each word's glyphs (by name) with their advances and offsets, as HarfBuzz shapes it with the
+    font's default features (ligatures, kerning, marks)."""
+    import uharfbuzz as hb
+
+    glyph_names = TTFont(io.BytesIO(font)).getGlyphOrder()
+    hb_font = hb.Font(hb.Face(font))
+    result = []
+    for word in words:
+        buffer = hb.Buffer()
+        buffer.add_str(word)
+        buffer.guess_segment_properties()
+        hb.shape(hb_font, buffer)
+        result.append([(glyph_names[info.codepoint], pos.x_advance, pos.x_offset, pos.y_offset)
+                       for info, pos in zip(buffer.glyph_infos, buffer.glyph_positions)])
+    return result
+
+
+def test_subset_fonts_set_the_text_as_the_originals_do(book):
+    files = book.epub_files()
+    words = sorted({word for doc in content_documents(book).values() for word in "".join(doc.itertext()).split()})
+    assert len(words) > 1000
+    for name in FONTS:
+        original_data = (ROOT / "styles" / "fonts" / name).read_bytes()
+        embedded_data = files[f"EPUB/style/fonts/{name}"]
+        original, embedded = TTFont(io.BytesIO(original_data)), TTFont(io.BytesIO(embedded_data))
+        embedded.ensureDecompiled()  # every table reads
+        # the copyright, licence, designer and the rest of the English names travel with the face
+        names = {(r.nameID, r.toUnicode()) for r in original["name"].names if r.platformID == 3}
+        assert {(r.nameID, r.toUnicode()) for r in embedded["name"].names} == names, name
+        assert {0, 9, 13, 14} <= {name_id for name_id, _ in names}
+        assert "FFTM" not in embedded and "MATH" not in embedded
+        assert embedded["head"].modified == original["head"].modified
+        # every character kept draws the original's glyph, and the text's ligatures and kerning
+        # (GSUB, GPOS) come out the same: the same glyphs at the same places, word by word
+        original_cmap = original.getBestCmap()
+        assert all(original_cmap.get(c) == glyph for c, glyph in embedded.getBestCmap().items()), name
+        assert shaped(embedded_data, words) == shaped(original_data, words), name
+
+
 def test_the_epub_is_small(book):
     assert book.epub.stat().st_size < 700_000
 
