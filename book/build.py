@@ -47,6 +47,8 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=options.quiet) as progress:
         task = progress.add_task("reading and checking the sources", total=None)
+        if "epub" in options.targets:
+            draw_cover_ahead(options.root)
         book = gather(options.root, render_ahead=bool(options.targets))
         require_clean(book.report, options.strict)
         if not options.targets:
@@ -72,6 +74,17 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             tempfile.tempdir = saved_tempdir
     results.append(f"built in {time.perf_counter() - started:.1f} s")
     return book.report, results
+
+
+def draw_cover_ahead(root: Path) -> None:
+    """A cold build draws the EPUB's cover on the other core while pandoc and the checks run."""
+    from .config import load_book_config
+    from .cover import draw_ahead
+
+    try:
+        draw_ahead(load_book_config(root), root)
+    except BuildError:
+        pass  # gather() reports a broken book file with its line
 
 
 def write_outputs(book: Gathered, view: BookView, options, staging: Path, results: list[str], progress, task) -> None:
