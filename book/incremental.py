@@ -17,8 +17,9 @@ Each stage's result for a snippet is cached under a key made of everything it de
   holds for styles/csl/; tests/test_cache.py compares a chapter rendered so with a whole-book run.
 
 Snippets that miss go through pandoc together, in one run, or in two at once when there is
-enough work for two cores (a cold build): the second primed like any snippet rendered alone. Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets
-ran into one another (raw HTML left open, say), is redone over the whole book and cached
+enough work for two cores (a cold build): the second primed like any snippet rendered alone.
+Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets ran into
+one another (raw HTML left open, say), is redone over the whole book and cached
 nowhere, so that the results and messages are those of a cold build.
 """
 from __future__ import annotations
@@ -163,7 +164,7 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     return {"pandoc-api-version": api, "meta": {}, "blocks": blocks}, warnings, parsed
 
 
-PARALLEL_FROM = 40_000  # characters (of Markdown, or of AST) below which one pandoc run is as quick as two
+PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is as quick as two
 
 
 def halves(items: list, sizes: list[int]) -> list[list]:
