@@ -8,8 +8,10 @@ fixed order). On the way it subsets the fonts and finishes the package for acces
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from ebooklib import epub
 from lxml import html
 from markupsafe import escape
 
+from . import cache
 from .cover import cover_png
 from .diagnostics import Report
 from .epub_pages import add_page_list, insert_page_markers
@@ -178,7 +181,7 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
         book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
     items = {}
     for page in pages:
-        item = epub.EpubHtml(title=page.title, file_name=page.file_name, lang=config.language,
+        item = Document(title=page.title, file_name=page.file_name, lang=config.language,
                              content=f"<html><body>{inner_html(trees[page.file_name])}</body></html>")
         item.add_link(href="style/book.css", rel="stylesheet", type="text/css")
         book.add_item(item)
@@ -199,19 +202,60 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
                   {"type": "index", "href": "index.xhtml", "title": "Index"}]
 
     modified = dt.datetime.combine(config.date, dt.time(12))
-    buffer = io.BytesIO()
-    epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
-                                   "landmark_title": "Landmarks", "epub3_pages": False})
-    data = repack(finish(buffer.getvalue(), config.language, css, markers, root), config.date)
-    return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    writer = FilesWriter(None, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
+                                      "landmark_title": "Landmarks", "epub3_pages": False})
+    writer.process()
+    files = finish(writer.write(), config.language, css, markers, root)
+    return repack(files, config.date), len(files)
 
 
-def finish(data: bytes, language: str, css: str, markers: list, root: Path | None = None) -> dict[str, bytes]:
-    """The archive's files, finished where ebooklib stops: the package's language, a hidden landmarks
+class FilesWriter(epub.EpubWriter):
+    """ebooklib's writer, writing the package's files into a dict: repack() makes the one archive, so
+    nothing is compressed only to be read back and compressed again."""
+
+    def write(self) -> dict[str, bytes]:
+        self.out = _Files()
+        self.out.writestr("mimetype", "application/epub+zip")
+        self._write_container()
+        self._write_opf()
+        self._write_items()
+        return self.out.files
+
+
+class _Files:
+    """What ebooklib's writer needs of a ZipFile: writestr, as zipfile stores it (text as UTF-8)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def writestr(self, name: str, data, compress_type=None) -> None:
+        self.files[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+
+class Document(epub.EpubHtml):
+    """ebooklib's XHTML document, whose markup (ebooklib parses the content and writes it out again)
+    is made once per content: in --watch an edit changes one document and the others are done."""
+
+    def get_content(self, default=None):
+        if not cache.enabled():
+            return super().get_content(default)
+        key = cache.key(self.book.get_template(self._template_name), self.lang or self.book.language, self.title,
+                        self.metas, self.links, self.direction or "", self.content)
+        if key not in _DOCUMENTS:
+            if len(_DOCUMENTS) > 500:
+                _DOCUMENTS.clear()
+            _DOCUMENTS[key] = super().get_content(default)
+        return _DOCUMENTS[key]
+
+
+_DOCUMENTS: dict[str, bytes] = {}  # cache key -> the document's bytes as ebooklib writes them
+
+
+def finish(files: dict[str, bytes], language: str, css: str, markers: list, root: Path | None = None) -> dict[str, bytes]:
+    """The package's files, finished where ebooklib stops: the package's language, a hidden landmarks
     list, the print edition's page list, Apple Books' request for the book's fonts, and fonts cut
     down to the characters in use."""
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    files = {name: archive.read(name) for name in archive.namelist()}
+    files = dict(files)
     files["EPUB/content.opf"] = finish_package(files["EPUB/content.opf"], language)
     files["EPUB/nav.xhtml"] = add_page_list(finish_nav(files["EPUB/nav.xhtml"]), markers)
     files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
@@ -256,5 +300,45 @@ def repack(files: dict[str, bytes], date: dt.date) -> bytes:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, files[name])
+            content = files[name]
+            if info.compress_type == zipfile.ZIP_STORED or not cache.enabled():
+                target.writestr(info, content)
+                continue
+            info.file_size = len(content)  # as writestr sets it
+            with target.open(info, "w") as member:
+                # zipfile's own compressor would deflate the content again; this one hands over
+                # the bytes deflated before, which are the same (zlib is deterministic).
+                member._compressor = _Deflated(deflated(content))
+                member.write(content)
     return out.getvalue()
+
+
+def deflated(content: bytes) -> bytes:
+    """The content deflated as zipfile deflates it; remembered, as an edit changes few of the files."""
+    key = hashlib.sha256(content).digest()
+    if key not in _DEFLATED:
+        global _deflated_size
+        if _deflated_size > 64 << 20:  # bounded: past 64 MB, start again
+            _DEFLATED.clear()
+            _deflated_size = 0
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        _DEFLATED[key] = compressor.compress(content) + compressor.flush()
+        _deflated_size += len(_DEFLATED[key])
+    return _DEFLATED[key]
+
+
+_DEFLATED: dict[bytes, bytes] = {}  # SHA-256 of a member's content -> its deflated bytes
+_deflated_size = 0
+
+
+class _Deflated:
+    """A compressor for zipfile that returns bytes deflated earlier (see repack)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def compress(self, content: bytes) -> bytes:
+        return b""
+
+    def flush(self) -> bytes:
+        return self.data
