@@ -42,29 +42,57 @@ class _Segment:
     where: str  # "text" or "tail"
 
 
+@dataclass
+class FileText:
+    """One file's text as the alignment sees it: its words (lower case), where each begins in the
+    file's text, the text's length, and where each run of GRAM words stands (see align)."""
+    words: list[str]
+    starts: list[int]
+    length: int
+    grams: dict
+
+
+def file_text(root) -> tuple[FileText, list[_Segment]]:
+    """A body's words, and the pieces of its text (to put markers in). A file's text begins and ends
+    with a block boundary's space, so no word runs from one file into the next."""
+    texts, segments = [], []
+    length = 0
+    for piece, segment in _text_pieces(root):
+        if segment is not None:
+            segments.append(_Segment(length, *segment))
+        texts.append(piece)
+        length += len(piece)
+    matches = list(WORD.finditer("".join(texts)))
+    words = [m.group().lower() for m in matches]
+    return FileText(words, [m.start() for m in matches], length, _positions(words)), segments
+
+
 def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -> list[Marker]:
     """Put one marker per printed page into the trees (file name -> body); return them in page order."""
     files = list(trees)
-    texts, segments, file_starts = [], [], []
-    length = 0
-    for name in files:
-        file_starts.append(length)
-        for piece, segment in _text_pieces(trees[name]):
-            if segment is not None:
-                segments.append(_Segment(length, *segment))
-            texts.append(piece)
-            length += len(piece)
-    joined = "".join(texts)
-    matches = list(WORD.finditer(joined))
-    epub_words = [m.group().lower() for m in matches]
+    texts, segments = zip(*(file_text(trees[name]) for name in files)) if files else ((), ())
+    markers, places = page_places(files, list(texts), page_map)
+    for index, name in enumerate(files):
+        insert_markers(trees[name], segments[index], [(m, p[1]) for m, p in zip(markers, places) if p[0] == index])
+    return markers
 
-    matched = align(page_map.words, epub_words)
-    places = []  # per page: an offset in the joined text
+
+def page_places(files: list[str], texts: list[FileText], page_map: PageMap) -> tuple[list[Marker], list[tuple[int, int | None]]]:
+    """Where each printed page's marker goes: the markers in page order, and for each a file (its index)
+    and an offset in that file's text, or None for the very end of the book."""
+    word_starts, count = [], 0  # the index of each file's first word among all the book's words
+    for text in texts:
+        word_starts.append(count)
+        count += len(text.words)
+    epub_words = [word for text in texts for word in text.words]
+
+    matched = align(page_map.words, epub_words, _BookGrams(texts, word_starts, epub_words))
+    places: list[tuple[int, int | None]] = []  # per page: a file and an offset in its text
     earliest = 0  # a page begins no earlier than the page before it
     for start in page_map.starts:
         i = next((i for i in range(start, len(matched)) if matched[i] is not None), None)
         if i is None:
-            places.append(length)  # nothing after this page matched: the end of the book
+            places.append((len(files) - 1, None))  # nothing after this page matched: the end of the book
             continue
         j = matched[i]
         # The page's first words may be ones the aligner paired elsewhere (the half-title and the
@@ -73,40 +101,71 @@ def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -
         while i > start and j > earliest and page_map.words[i - 1] == epub_words[j - 1]:
             i, j = i - 1, j - 1
         earliest = j
-        places.append(matches[j].start())
+        file_index = bisect.bisect_right(word_starts, j) - 1
+        places.append((file_index, texts[file_index].starts[j - word_starts[file_index]]))
+    markers = [Marker(label, files[file_index]) for label, (file_index, _) in zip(page_map.labels, places)]
+    return markers, places
 
-    markers = []
-    for label, offset in zip(page_map.labels, places):
-        file_index = bisect.bisect_right(file_starts, offset) - 1 if offset < length else len(files) - 1
-        markers.append(Marker(label, files[file_index]))
+
+def insert_markers(root, segments: list[_Segment], placed: list[tuple[Marker, int | None]]) -> None:
+    """One file's markers, in page order, each at its offset in the file's text (None: at the end)."""
     segment_starts = [s.start for s in segments]
     # Insert from the last page back, so that earlier offsets still point into unchanged text.
-    for marker, offset in reversed(list(zip(markers, places))):
+    for marker, offset in reversed(placed):
         element = _marker_element(marker)
-        if offset >= length:
-            trees[files[-1]].append(element)
+        if offset is None:
+            root.append(element)
             continue
         segment = segments[bisect.bisect_right(segment_starts, offset) - 1]
         _insert(element, segment, offset - segment.start)
-    return markers
 
 
 GRAM = 4  # words that must agree for the two texts to count as back in step
+RUN = 32  # words compared at once where the two texts agree
 
 
-def align(a: list[str], b: list[str]) -> list[int | None]:
+def _positions(words: list[str]) -> dict[tuple, list[int]]:
+    """Where each run of GRAM words begins, in order."""
+    found: dict[tuple, list[int]] = {}
+    for index, gram in enumerate(zip(*(words[k:] for k in range(GRAM)))):
+        found.setdefault(gram, []).append(index)
+    return found
+
+
+class _BookGrams:
+    """Where runs of GRAM words stand in the whole book's words, from each file's own table (which
+    a --watch rebuild keeps for the files an edit did not touch) and the few runs that cross from
+    one file into the next."""
+
+    def __init__(self, texts: list[FileText], word_starts: list[int], words: list[str]) -> None:
+        self.texts, self.word_starts, self.words = texts, word_starts, words
+
+    def next_at(self, gram: tuple, after: int) -> int | None:
+        """The first place at or after `after` where the run of words `gram` begins."""
+        if len(gram) < GRAM:
+            return None
+        first = max(bisect.bisect_right(self.word_starts, after) - 1, 0)
+        for index in range(first, len(self.texts)):
+            start, text = self.word_starts[index], self.texts[index]
+            places = text.grams.get(gram)
+            if places:
+                k = bisect.bisect_left(places, after - start)
+                if k < len(places):
+                    return start + places[k]
+            end = start + len(text.words)  # runs that begin in this file and end in a later one
+            for place in range(max(end - GRAM + 1, start, after), end):
+                if tuple(self.words[place:place + GRAM]) == gram:
+                    return place
+        return None
+
+
+def align(a: list[str], b: list[str], in_b: _BookGrams | None = None) -> list[int | None]:
     """For each word of a, the index of the same word in b, or None where only a has it.
 
     The two texts are nearly the same (the PDF has a printed contents, the EPUB its index's page
     numbers as text, each has a few words the other lacks), so one walk suffices: where they
     differ, skip ahead in whichever text reaches the other's next GRAM words sooner. Linear,
     where difflib's general matcher takes seconds on a whole book."""
-    def positions(words):
-        found: dict[tuple, list[int]] = {}
-        for index, gram in enumerate(zip(*(words[k:] for k in range(GRAM)))):  # each run of GRAM words
-            found.setdefault(gram, []).append(index)
-        return found
-
     def next_at(table, gram, after):
         places = table.get(gram)
         if not places:
@@ -116,18 +175,25 @@ def align(a: list[str], b: list[str]) -> list[int | None]:
 
     known = _POSITIONS.get(id(a))
     if known is None or known[0] is not a:  # the page map's words: the same list through a --watch session
-        known = _POSITIONS[id(a)] = (a, positions(a))
+        known = _POSITIONS[id(a)] = (a, _positions(a))
         while len(_POSITIONS) > 4:
             del _POSITIONS[next(iter(_POSITIONS))]
-    in_a, in_b = known[1], positions(b)
+    in_a = known[1]
+    if in_b is None:
+        text = FileText(b, [], 0, _positions(b))
+        in_b = _BookGrams([text], [0], b)
     matched: list[int | None] = [None] * len(a)
     i = j = 0
     while i < len(a) and j < len(b):
         if a[i] == b[j]:
-            matched[i] = j
-            i, j = i + 1, j + 1
+            while a[i:i + RUN] == b[j:j + RUN] and i + RUN <= len(a):  # a run that agrees, matched at once
+                matched[i:i + RUN] = range(j, j + RUN)
+                i, j = i + RUN, j + RUN
+            if i < len(a) and j < len(b) and a[i] == b[j]:
+                matched[i] = j
+                i, j = i + 1, j + 1
             continue
-        skip_b, skip_a = _distance(next_at(in_b, tuple(a[i:i + GRAM]), j), j), \
+        skip_b, skip_a = _distance(in_b.next_at(tuple(a[i:i + GRAM]), j), j), \
             _distance(next_at(in_a, tuple(b[j:j + GRAM]), i), i)
         if skip_b is None and skip_a is None:
             # Differences close together: find the next pair of words both have, nearby.
