@@ -22,11 +22,12 @@ from markupsafe import escape
 from . import cache
 from .cover import cover_png
 from .diagnostics import Report
-from .epub_pages import add_page_list, insert_page_markers
+from .epub_files import work_files
+from .epub_pages import add_page_list
 from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
                         finish_package)
 from .font_subset import characters_used, subset_font
-from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
+from .html import note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .paths import image_file
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
@@ -78,12 +79,18 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
 
 def mark_back_matter(trees: dict[str, html.HtmlElement]) -> None:
     """The shared templates carry no EPUB semantics (the PDF does not need them): add them here."""
+    for name, tree in trees.items():
+        mark_back_matter_of(name, tree)
+
+
+def mark_back_matter_of(file_name: str, tree: html.HtmlElement) -> None:
     for item in BACK_MATTER:
-        epub_type, role = BACK_MATTER_ROLES[item["id"]]
-        section = trees[f"{item['id']}.xhtml"].find("section")
-        section.set("epub:type", epub_type)
-        section.set("role", role)
-        section.set("aria-label", item["title"])
+        if file_name == f"{item['id']}.xhtml":
+            epub_type, role = BACK_MATTER_ROLES[item["id"]]
+            section = tree.find("section")
+            section.set("epub:type", epub_type)
+            section.set("role", role)
+            section.set("aria-label", item["title"])
 
 
 def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement]:
@@ -138,10 +145,15 @@ def resolve_links(trees: dict[str, html.HtmlElement]) -> None:
         for element in root.xpath(".//*[@id]"):
             home.setdefault(element.get("id"), file_name)
     for file_name, root in trees.items():
-        for link in root.xpath(".//a[starts-with(@href, '#')]"):
-            target = link.get("href")[1:]
-            if home.get(target, file_name) != file_name:
-                link.set("href", f"{home[target]}#{target}")
+        link_across(root, file_name, home)
+
+
+def link_across(root: html.HtmlElement, file_name: str, home: dict[str, str]) -> None:
+    """One file's links into other files (home: id -> file) made "file.xhtml#id"."""
+    for link in root.xpath(".//a[starts-with(@href, '#')]"):
+        target = link.get("href")[1:]
+        if home.get(target, file_name) != file_name:
+            link.set("href", f"{home[target]}#{target}")
 
 
 def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) -> tuple[bytes, int]:
@@ -173,16 +185,13 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
 
     pages = pages_of(view, page_map)
-    trees = place_notes(pages, view)
-    markers = insert_page_markers(trees, page_map)
-    mark_back_matter(trees)
-    resolve_links(trees)
-    for number, (name, data) in enumerate(embed_images(trees, root, view, report)):
+    # Notes, page markers, roles, links and pictures, file by file (remembered in --watch).
+    finished, markers, images = work_files(pages, view, page_map, root, report)
+    for number, (name, data) in enumerate(images):
         book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
     items = {}
-    for page in pages:
-        item = Document(title=page.title, file_name=page.file_name, lang=config.language,
-                             content=f"<html><body>{inner_html(trees[page.file_name])}</body></html>")
+    for page, done in zip(pages, finished):
+        item = Document(title=page.title, file_name=page.file_name, lang=config.language, content=done.content)
         item.add_link(href="style/book.css", rel="stylesheet", type="text/css")
         book.add_item(item)
         items[page.file_name] = item
@@ -193,7 +202,7 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
 
     spine_pages = [items[p.file_name] for p in pages]
     book.spine = [spine_pages[0], spine_pages[1], nav, *spine_pages[2:]]
-    book.toc = [toc_entry(items[p.file_name], trees[p.file_name]) for p in pages[2:]]
+    book.toc = [toc_entry(items[p.file_name], done.sections) for p, done in list(zip(pages, finished))[2:]]
     book.guide = [{"type": "cover", "href": "cover.xhtml", "title": "Cover"},
                   {"type": "toc", "href": "nav.xhtml", "title": "Contents"},
                   {"type": "text", "href": next(p.file_name for p in pages if p.kind == "bodymatter"),
@@ -283,10 +292,10 @@ def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tupl
     return sorted(packed.items())
 
 
-def toc_entry(item: epub.EpubHtml, tree):
-    """A chapter with its sections as a nested list in the contents; other pages as one line."""
-    sections = [epub.Link(f"{item.file_name}#{h.get('id')}", h.text_content().strip(), f"{item.id}-{h.get('id')}")
-                for h in tree.xpath('.//div[@class="chapter-body"]/h2[@id]')]
+def toc_entry(item: epub.EpubHtml, headings: list[tuple[str, str]]):
+    """A chapter with its sections (id, heading) as a nested list in the contents; other pages as one line."""
+    sections = [epub.Link(f"{item.file_name}#{heading_id}", heading, f"{item.id}-{heading_id}")
+                for heading_id, heading in headings]
     return (epub.Section(item.title, href=item.file_name), sections) if sections else item
 
 
