@@ -268,10 +268,43 @@ def finish(files: dict[str, bytes], language: str, css: str, markers: list, root
     files["EPUB/content.opf"] = finish_package(files["EPUB/content.opf"], language)
     files["EPUB/nav.xhtml"] = add_page_list(finish_nav(files["EPUB/nav.xhtml"]), markers)
     files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
-    used = characters_used([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
+    used = characters_in([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
     for name in FONT_FILES:
-        files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used, root)
+        files[f"EPUB/style/fonts/{name}"] = subset_of(files[f"EPUB/style/fonts/{name}"], used, root)
     return files
+
+
+def characters_in(documents: list[bytes], css: str) -> set[int]:
+    """characters_used, worked out per document and remembered (an edit changes one document): the
+    characters of the whole are those of its parts, and so are their capitals and small letters,
+    except for a capital sigma, whose small letter depends on the letters around it."""
+    if not cache.enabled() or any("Σ".encode() in document for document in documents):
+        return characters_used(documents, css)
+    used: set[int] = set()
+    for document in documents:
+        key = cache.key("characters", document, css)
+        if key not in _CHARACTERS:
+            if len(_CHARACTERS) > 2000:
+                _CHARACTERS.clear()
+            _CHARACTERS[key] = frozenset(characters_used([document], css))
+        used |= _CHARACTERS[key]
+    return used
+
+
+def subset_of(font: bytes, used: set[int], root: Path | None) -> bytes:
+    """subset_font, remembered for the process: an edit seldom brings a new character."""
+    if not cache.enabled():
+        return subset_font(font, used, root)
+    key = cache.key("subset", font, sorted(used))
+    if key not in _SUBSETS:
+        if len(_SUBSETS) > 24:
+            _SUBSETS.clear()
+        _SUBSETS[key] = subset_font(font, used, root)
+    return _SUBSETS[key]
+
+
+_CHARACTERS: dict[str, frozenset[int]] = {}  # cache key of a document -> the characters it needs
+_SUBSETS: dict[str, bytes] = {}  # cache key of a font and the characters -> the subset
 
 
 def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tuple[str, bytes]]:
