@@ -45,11 +45,11 @@ class _Segment:
 @dataclass
 class FileText:
     """One file's text as the alignment sees it: its words (lower case), where each begins in the
-    file's text, the text's length, and where each run of GRAM words stands (see align)."""
+    file's text, the text's length, and where each word stands among its words (see align)."""
     words: list[str]
     starts: list[int]
     length: int
-    grams: dict
+    places: dict[str, list[int]]
 
 
 def file_text(root) -> tuple[FileText, list[_Segment]]:
@@ -86,7 +86,7 @@ def page_places(files: list[str], texts: list[FileText], page_map: PageMap) -> t
         count += len(text.words)
     epub_words = [word for text in texts for word in text.words]
 
-    matched = align(page_map.words, epub_words, _BookGrams(texts, word_starts, epub_words))
+    matched = align(page_map.words, epub_words, _Runs(texts, word_starts, epub_words))
     places: list[tuple[int, int | None]] = []  # per page: a file and an offset in its text
     earliest = 0  # a page begins no earlier than the page before it
     for start in page_map.starts:
@@ -124,64 +124,56 @@ GRAM = 4  # words that must agree for the two texts to count as back in step
 RUN = 32  # words compared at once where the two texts agree
 
 
-def _positions(words: list[str]) -> dict[tuple, list[int]]:
-    """Where each run of GRAM words begins, in order."""
-    found: dict[tuple, list[int]] = {}
-    for index, gram in enumerate(zip(*(words[k:] for k in range(GRAM)))):
-        found.setdefault(gram, []).append(index)
+def _positions(words: list[str]) -> dict[str, list[int]]:
+    """Where each word stands, in order."""
+    found: dict[str, list[int]] = {}
+    for index, word in enumerate(words):
+        found.setdefault(word, []).append(index)
     return found
 
 
-class _BookGrams:
-    """Where runs of GRAM words stand in the whole book's words, from each file's own table (which
-    a --watch rebuild keeps for the files an edit did not touch) and the few runs that cross from
-    one file into the next."""
+class _Runs:
+    """Finds runs of GRAM words in a list of words, kept in parts (the book's files: a --watch
+    rebuild keeps each file's index of its words for the files an edit did not touch)."""
 
-    def __init__(self, texts: list[FileText], word_starts: list[int], words: list[str]) -> None:
-        self.texts, self.word_starts, self.words = texts, word_starts, words
+    def __init__(self, parts: list[FileText], firsts: list[int], words: list[str]) -> None:
+        self.parts, self.firsts, self.words = parts, firsts, words  # firsts: each part's first word's index
 
     def next_at(self, gram: tuple, after: int) -> int | None:
         """The first place at or after `after` where the run of words `gram` begins."""
         if len(gram) < GRAM:
             return None
-        first = max(bisect.bisect_right(self.word_starts, after) - 1, 0)
-        for index in range(first, len(self.texts)):
-            start, text = self.word_starts[index], self.texts[index]
-            places = text.grams.get(gram)
-            if places:
-                k = bisect.bisect_left(places, after - start)
-                if k < len(places):
-                    return start + places[k]
-            end = start + len(text.words)  # runs that begin in this file and end in a later one
-            for place in range(max(end - GRAM + 1, start, after), end):
-                if tuple(self.words[place:place + GRAM]) == gram:
-                    return place
+        # Candidates are the places of one of its words, the longest (long words are the rare ones);
+        # a run that begins at k has that word at k + offset, in whichever part that falls.
+        offset = max(range(GRAM), key=lambda k: len(gram[k]))
+        word, wanted, words = gram[offset], list(gram), self.words
+        first = max(bisect.bisect_right(self.firsts, after + offset) - 1, 0)
+        for index in range(first, len(self.parts)):
+            places, start = self.parts[index].places.get(word), self.firsts[index]
+            if not places:
+                continue
+            for k in range(bisect.bisect_left(places, after + offset - start), len(places)):
+                begin = start + places[k] - offset
+                if words[begin:begin + GRAM] == wanted:
+                    return begin
         return None
 
 
-def align(a: list[str], b: list[str], in_b: _BookGrams | None = None) -> list[int | None]:
+def align(a: list[str], b: list[str], in_b: _Runs | None = None) -> list[int | None]:
     """For each word of a, the index of the same word in b, or None where only a has it.
 
     The two texts are nearly the same (the PDF has a printed contents, the EPUB its index's page
     numbers as text, each has a few words the other lacks), so one walk suffices: where they
     differ, skip ahead in whichever text reaches the other's next GRAM words sooner. Linear,
     where difflib's general matcher takes seconds on a whole book."""
-    def next_at(table, gram, after):
-        places = table.get(gram)
-        if not places:
-            return None
-        k = bisect.bisect_left(places, after)
-        return places[k] if k < len(places) else None
-
     known = _POSITIONS.get(id(a))
     if known is None or known[0] is not a:  # the page map's words: the same list through a --watch session
-        known = _POSITIONS[id(a)] = (a, _positions(a))
+        known = _POSITIONS[id(a)] = (a, _Runs([FileText(a, [], 0, _positions(a))], [0], a))
         while len(_POSITIONS) > 4:
             del _POSITIONS[next(iter(_POSITIONS))]
     in_a = known[1]
     if in_b is None:
-        text = FileText(b, [], 0, _positions(b))
-        in_b = _BookGrams([text], [0], b)
+        in_b = _Runs([FileText(b, [], 0, _positions(b))], [0], b)
     matched: list[int | None] = [None] * len(a)
     i = j = 0
     while i < len(a) and j < len(b):
@@ -194,7 +186,7 @@ def align(a: list[str], b: list[str], in_b: _BookGrams | None = None) -> list[in
                 i, j = i + 1, j + 1
             continue
         skip_b, skip_a = _distance(in_b.next_at(tuple(a[i:i + GRAM]), j), j), \
-            _distance(next_at(in_a, tuple(b[j:j + GRAM]), i), i)
+            _distance(in_a.next_at(tuple(b[j:j + GRAM]), i), i)
         if skip_b is None and skip_a is None:
             # Differences close together: find the next pair of words both have, nearby.
             skip_b, skip_a = _nearby(a, i, b, j), _nearby(b, j, a, i)
@@ -207,7 +199,7 @@ def align(a: list[str], b: list[str], in_b: _BookGrams | None = None) -> list[in
     return matched
 
 
-_POSITIONS: dict[int, tuple[list, dict]] = {}  # id(words) -> (words, where each run of words stands)
+_POSITIONS: dict[int, tuple[list, _Runs]] = {}  # id(words) -> (words, where each of them stands)
 
 
 def _distance(position, start):
