@@ -352,7 +352,22 @@ def repack(files: dict[str, bytes], date: dt.date) -> bytes:
                 # the bytes deflated before, which are the same (zlib is deterministic).
                 member._compressor = _Deflated(deflated(content))
                 member.write(content)
-    return out.getvalue()
+    data = out.getvalue()
+    if cache.enabled():
+        _PACKED.clear()
+        _PACKED[hashlib.sha256(data).digest()] = ({name: files[name] for name in names}, stamp)
+    return data
+
+
+def packed_files(data: bytes) -> tuple[dict[str, bytes], tuple] | None:
+    """The files (in the archive's order) and time stamp of the archive repack() made last, if data is it."""
+    if not cache.enabled():
+        return None
+    known = _PACKED.get(hashlib.sha256(data).digest())
+    return (dict(known[0]), known[1]) if known else None
+
+
+_PACKED: dict[bytes, tuple[dict[str, bytes], tuple]] = {}  # the last archive: SHA-256 -> (files, stamp)
 
 
 def deflated(content: bytes) -> bytes:

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from . import cache
-from .epub import repack
+from .epub import packed_files, repack
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -184,11 +184,11 @@ def wrap_body(body) -> None:
     columns.append(inner)
 
 
-def content_documents(archive: zipfile.ZipFile) -> set[str]:
+def content_documents(files: dict[str, bytes]) -> set[str]:
     """The XHTML documents the package lists, as paths inside the archive; not the contents (links only)."""
-    container = etree.fromstring(archive.read("META-INF/container.xml"))
+    container = etree.fromstring(files["META-INF/container.xml"])
     opf_path = container.xpath("//*[local-name() = 'rootfile']/@full-path")[0]
-    opf = etree.fromstring(archive.read(opf_path))
+    opf = etree.fromstring(files[opf_path])
     folder = posixpath.dirname(opf_path)
     return {posixpath.normpath(posixpath.join(folder, unquote(item.get("href"))))
             for item in opf.xpath("//*[local-name() = 'manifest']/*[local-name() = 'item']")
@@ -198,15 +198,20 @@ def content_documents(archive: zipfile.ZipFile) -> set[str]:
 
 def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     """The kepub made from an EPUB archive's bytes, and the number of sentence spans in it."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    documents = content_documents(source)
+    files, stamp = unpacked(data)
+    documents = content_documents(files)
     spans = 0
-    files = {}
-    for name in source.namelist():
-        content = source.read(name)
+    for name in files:
         if name in documents:
-            content, count = kobo_document_once(content)
+            files[name], count = kobo_document_once(files[name])
             spans += count
-        files[name] = content
-    stamp = source.infolist()[0].date_time  # the EPUB's own fixed date, so both carry the same
-    return repack(files, dt.date(*stamp[:3])), spans
+    return repack(files, dt.date(*stamp[:3])), spans  # the EPUB's own fixed date, so both carry the same
+
+
+def unpacked(data: bytes) -> tuple[dict[str, bytes], tuple]:
+    """An archive's files in its order, and its first file's time stamp."""
+    known = packed_files(data)
+    if known is not None:  # the EPUB this process just packed: its files, not unpacked again
+        return known
+    source = zipfile.ZipFile(io.BytesIO(data))
+    return {name: source.read(name) for name in source.namelist()}, source.infolist()[0].date_time
