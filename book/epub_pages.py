@@ -8,6 +8,7 @@ printed contents, the EPUB's index page numbers) cannot pull a marker to the wro
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass
 
 from lxml import html
@@ -55,16 +56,12 @@ class FileText:
 def file_text(root) -> tuple[FileText, list[_Segment]]:
     """A body's words, and the pieces of its text (to put markers in). A file's text begins and ends
     with a block boundary's space, so no word runs from one file into the next."""
-    texts, segments = [], []
-    length = 0
-    for piece, segment in _text_pieces(root):
-        if segment is not None:
-            segments.append(_Segment(length, *segment))
-        texts.append(piece)
-        length += len(piece)
+    texts, pieces = _text_pieces(root)
+    starts = list(itertools.accumulate(map(len, texts), initial=0))
+    segments = [_Segment(starts[index], element, where) for index, element, where in pieces]
     matches = list(WORD.finditer("".join(texts)))
     words = [m.group().lower() for m in matches]
-    return FileText(words, [m.start() for m in matches], length, _positions(words)), segments
+    return FileText(words, [m.start() for m in matches], starts[-1], _positions(words)), segments
 
 
 def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -> list[Marker]:
@@ -214,25 +211,32 @@ def _nearby(a, i, b, j, reach=40):
     return None
 
 
-def _text_pieces(root):
-    """The text of a body in reading order, as (piece, (element, "text"|"tail") or None);
-    None marks a space standing for a block boundary."""
+def _text_pieces(root) -> tuple[list[str], list[tuple[int, html.HtmlElement, str]]]:
+    """The text of a body in reading order, as pieces (a space stands for a block boundary), and
+    which pieces are an element's text or tail: (index of the piece, element, "text"|"tail")."""
+    texts: list[str] = []
+    pieces: list[tuple[int, html.HtmlElement, str]] = []
+
     def walk(element):
-        if element.get("epub:type") in SKIPPED_TYPES or SKIPPED_CLASSES & set(element.get("class", "").split()):
+        classes = element.get("class")
+        if element.get("epub:type") in SKIPPED_TYPES or (classes and not SKIPPED_CLASSES.isdisjoint(classes.split())):
             return
         block = element.tag in BLOCKS
         if block:
-            yield " ", None
+            texts.append(" ")
         if element.text:
-            yield element.text, (element, "text")
+            pieces.append((len(texts), element, "text"))
+            texts.append(element.text)
         for child in element:
-            yield from walk(child)
+            walk(child)
             if child.tail:
-                yield child.tail, (child, "tail")
+                pieces.append((len(texts), child, "tail"))
+                texts.append(child.tail)
         if block:
-            yield " ", None
+            texts.append(" ")
 
-    yield from walk(root)
+    walk(root)
+    return texts, pieces
 
 
 def _marker_element(marker: Marker):

@@ -105,8 +105,9 @@ class Spanner:
         self.recent = (self.recent + text)[-60:]
         return spans
 
-    def walk(self, element) -> None:
-        block = local(element) in BLOCKS
+    def walk(self, element, name: str | None = None) -> None:
+        name = local(element) if name is None else name
+        block = name in BLOCKS
         if block:
             self.new_block, self.recent = True, ""
         children = list(element)
@@ -115,15 +116,16 @@ class Spanner:
                 element.insert(index, span)
             element.text = None
         for child in children:
-            if local(child) == "img" and local(element) != "picture":
+            child_name = local(child)
+            if child_name == "img" and name != "picture":
                 self.new_block = True  # a picture is a stop of its own, as in Kobo's kepubs
                 tail, child.tail = child.tail, None
                 holder = self.span()
                 element.replace(child, holder)
                 holder.append(child)
                 holder.tail, child = tail, holder
-            elif not left_alone(child):
-                self.walk(child)
+            elif not left_alone(child, child_name):
+                self.walk(child, child_name)
             if child.tail and child.tail.strip():
                 position = element.index(child) + 1
                 for offset, span in enumerate(self.spans_for(child.tail)):
@@ -133,14 +135,16 @@ class Spanner:
             self.new_block, self.recent = True, ""
 
 
-def left_alone(element) -> bool:
-    """Comments, code, navigation, page-break markers and spans already made stay as they are."""
-    if not isinstance(element.tag, str) or local(element) in UNSPANNED:
+def left_alone(element, name: str | None = None) -> bool:
+    """Comments, code, navigation, page-break markers and spans already made stay as they are.
+    name: the element's local name, if known ("" for a comment)."""
+    name = local(element) if name is None else name
+    if not name or name in UNSPANNED:
         return True
     types = (element.get(EPUB_TYPE) or "").split()
     return ("pagebreak" in types or element.get("role") == "doc-pagebreak"
             or "koboSpan" in (element.get("class") or "").split()
-            or (local(element) == "time" and element.get("datetime") is None))
+            or (name == "time" and element.get("datetime") is None))
 
 
 def kobo_document(data: bytes) -> tuple[bytes, int]:
