@@ -23,6 +23,7 @@ from . import cache
 from .cover import cover_png
 from .diagnostics import Report
 from .epub_files import work_files
+from .epub_render import rendered
 from .epub_pages import add_page_list
 from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
                         finish_package)
@@ -62,7 +63,7 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
     pages = [
         Page("cover.xhtml", "Cover", '<section class="cover" epub:type="cover"><img src="images/cover.png" '
              f'alt="Cover: {escape(view.config.title)}, {escape(view.config.subtitle)}"/></section>', "cover"),
-        Page("title.xhtml", "Title Page", env.get_template("epub/title.html.j2").render(**context), "titlepage"),
+        Page("title.xhtml", "Title Page", rendered(env, "epub/title.html.j2", context, page_map), "titlepage"),
     ]
     for part in view.front:
         pages.append(Page(f"{part.slug}.xhtml", part.title,
@@ -72,8 +73,8 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
                           env.get_template("epub/part.html.j2").render(part=part, **context),
                           "bodymatter" if part.number == 1 else ""))
     for item in BACK_MATTER:
-        pages.append(Page(f"{item['id']}.xhtml", item["title"],
-                          env.get_template(f"{item['id']}.html.j2").render(**context)))
+        # Remembered in --watch: the index, the people and the disagreements take longest.
+        pages.append(Page(f"{item['id']}.xhtml", item["title"], rendered(env, f"{item['id']}.html.j2", context, page_map)))
     return pages
 
 
