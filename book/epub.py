@@ -28,6 +28,7 @@ from .epub_pages import add_page_list
 from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
                         finish_package)
 from .font_subset import characters_used, subset_font
+from .memo import Memo
 from .html import note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .paths import image_file
@@ -74,7 +75,8 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
                           "bodymatter" if part.number == 1 else ""))
     for item in BACK_MATTER:
         # Remembered in --watch: the index, the people and the disagreements take longest.
-        pages.append(Page(f"{item['id']}.xhtml", item["title"], rendered(env, f"{item['id']}.html.j2", context, page_map)))
+        pages.append(Page(f"{item['id']}.xhtml", item["title"],
+                          rendered(env, f"{item['id']}.html.j2", context, page_map)))
     return pages
 
 
@@ -251,17 +253,14 @@ class Document(epub.EpubHtml):
             return super().get_content(default)
         key = cache.key(self.book.get_template(self._template_name), self.lang or self.book.language, self.title,
                         self.metas, self.links, self.direction or "", self.content)
-        if key not in _DOCUMENTS:
-            if len(_DOCUMENTS) > 500:
-                _DOCUMENTS.clear()
-            _DOCUMENTS[key] = super().get_content(default)
-        return _DOCUMENTS[key]
+        return _DOCUMENTS.get(key, lambda: super(Document, self).get_content(default))
 
 
-_DOCUMENTS: dict[str, bytes] = {}  # cache key -> the document's bytes as ebooklib writes them
+_DOCUMENTS = Memo(32 << 20)  # cache key -> the document's bytes as ebooklib writes them
 
 
-def finish(files: dict[str, bytes], language: str, css: str, markers: list, root: Path | None = None) -> dict[str, bytes]:
+def finish(files: dict[str, bytes], language: str, css: str, markers: list,
+           root: Path | None = None) -> dict[str, bytes]:
     """The package's files, finished where ebooklib stops: the package's language, a hidden landmarks
     list, the print edition's page list, Apple Books' request for the book's fonts, and fonts cut
     down to the characters in use."""
@@ -283,12 +282,8 @@ def characters_in(documents: list[bytes], css: str) -> set[int]:
         return characters_used(documents, css)
     used: set[int] = set()
     for document in documents:
-        key = cache.key("characters", document, css)
-        if key not in _CHARACTERS:
-            if len(_CHARACTERS) > 2000:
-                _CHARACTERS.clear()
-            _CHARACTERS[key] = frozenset(characters_used([document], css))
-        used |= _CHARACTERS[key]
+        used |= _CHARACTERS.get(cache.key("characters", document, css),
+                                lambda: frozenset(characters_used([document], css)))  # noqa: B023 (called here)
     return used
 
 
@@ -296,16 +291,11 @@ def subset_of(font: bytes, used: set[int], root: Path | None) -> bytes:
     """subset_font, remembered for the process: an edit seldom brings a new character."""
     if not cache.enabled():
         return subset_font(font, used, root)
-    key = cache.key("subset", font, sorted(used))
-    if key not in _SUBSETS:
-        if len(_SUBSETS) > 24:
-            _SUBSETS.clear()
-        _SUBSETS[key] = subset_font(font, used, root)
-    return _SUBSETS[key]
+    return _SUBSETS.get(cache.key("subset", font, sorted(used)), lambda: subset_font(font, used, root))
 
 
-_CHARACTERS: dict[str, frozenset[int]] = {}  # cache key of a document -> the characters it needs
-_SUBSETS: dict[str, bytes] = {}  # cache key of a font and the characters -> the subset
+_CHARACTERS = Memo(8 << 20, lambda characters: 100 * len(characters))  # a document's key -> the characters it needs
+_SUBSETS = Memo(8 << 20)  # the key of a font and the characters -> the subset
 
 
 def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tuple[str, bytes]]:
@@ -373,20 +363,14 @@ _PACKED: dict[bytes, tuple[dict[str, bytes], tuple]] = {}  # the last archive: S
 
 def deflated(content: bytes) -> bytes:
     """The content deflated as zipfile deflates it; remembered, as an edit changes few of the files."""
-    key = hashlib.sha256(content).digest()
-    if key not in _DEFLATED:
-        global _deflated_size
-        if _deflated_size > 64 << 20:  # bounded: past 64 MB, start again
-            _DEFLATED.clear()
-            _deflated_size = 0
+    def deflate():
         compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-        _DEFLATED[key] = compressor.compress(content) + compressor.flush()
-        _deflated_size += len(_DEFLATED[key])
-    return _DEFLATED[key]
+        return compressor.compress(content) + compressor.flush()
+
+    return _DEFLATED.get(hashlib.sha256(content).digest(), deflate)
 
 
-_DEFLATED: dict[bytes, bytes] = {}  # SHA-256 of a member's content -> its deflated bytes
-_deflated_size = 0
+_DEFLATED = Memo(32 << 20)  # SHA-256 of a member's content -> its deflated bytes
 
 
 class _Deflated:

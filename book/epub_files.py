@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from lxml import html
 
 from . import cache
+from .memo import Memo
 from .epub_pages import FileText, Marker, file_text, insert_markers, page_places
 
 IMAGES = ".//img[not(ancestor::section[@class='cover'])]"  # the pictures embed_images packs
@@ -49,7 +50,7 @@ def work_files(pages, view, page_map, root, report) -> tuple[list[Finished], lis
     prepared, fresh = [], {}
     for page in pages:
         key = cache.key("epub-file", page.file_name, page.body, notes) if remember else ""
-        entry = _PREPARED.get(key) if remember else None
+        entry = _PREPARED.lookup(key) if remember else None
         if entry is None:
             tree = place_notes([page], view)[page.file_name]
             text, segments = file_text(tree)
@@ -58,7 +59,7 @@ def work_files(pages, view, page_map, root, report) -> tuple[list[Finished], lis
                              bool(tree.xpath(IMAGES)))
             fresh[page.file_name] = (tree, segments)
             if remember:
-                _remember(_PREPARED, key, entry)
+                _PREPARED.keep(key, entry)
         prepared.append(entry)
 
     markers, places = page_places(names, [entry.text for entry in prepared], page_map)
@@ -76,7 +77,7 @@ def work_files(pages, view, page_map, root, report) -> tuple[list[Finished], lis
         name = page.file_name
         links = sorted({(t, home[t]) for t in entry.targets if home.get(t, name) != name})
         key = cache.key(entry.key, [(marker.label, offset) for marker, offset in here], links) if remember else ""
-        done = _FINISHED.get(key) if remember and not entry.images else None
+        done = _FINISHED.lookup(key) if remember and not entry.images else None
         if done is not None:
             finished[name] = done
             continue
@@ -89,7 +90,7 @@ def work_files(pages, view, page_map, root, report) -> tuple[list[Finished], lis
             continue
         finished[name] = _finish(tree)
         if remember:
-            _remember(_FINISHED, key, finished[name])
+            _FINISHED.keep(key, finished[name])
     images = embed_images(with_images, root, view, report)
     for name, tree in with_images.items():
         finished[name] = _finish(tree)
@@ -118,12 +119,7 @@ def _finish(tree) -> Finished:
     return Finished(f"<html><body>{inner_html(tree)}</body></html>", sections)
 
 
-_PREPARED: dict[str, Prepared] = {}
-_FINISHED: dict[str, Finished] = {}
-LIMIT = 400  # entries kept of each; past it, start again (a 10x book has some 200 files)
-
-
-def _remember(store: dict, key: str, value) -> None:
-    if len(store) >= LIMIT:
-        store.clear()
-    store[key] = value
+# Within 32 MB each, roughly (a word, its place and its index entry: some 200 bytes): a 10x book's
+# files fit several times over.
+_PREPARED = Memo(32 << 20, lambda entry: 200 * len(entry.text.words) + 1000)
+_FINISHED = Memo(32 << 20, lambda done: len(done.content) + 1000)

@@ -74,7 +74,8 @@ def insert_page_markers(trees: dict[str, html.HtmlElement], page_map: PageMap) -
     return markers
 
 
-def page_places(files: list[str], texts: list[FileText], page_map: PageMap) -> tuple[list[Marker], list[tuple[int, int | None]]]:
+def page_places(files: list[str], texts: list[FileText],
+                page_map: PageMap) -> tuple[list[Marker], list[tuple[int, int | None]]]:
     """Where each printed page's marker goes: the markers in page order, and for each a file (its index)
     and an offset in that file's text, or None for the very end of the book."""
     word_starts, count = [], 0  # the index of each file's first word among all the book's words

@@ -12,6 +12,7 @@ from __future__ import annotations
 from jinja2 import Environment, meta
 
 from . import cache
+from .memo import Memo
 from .pagemap import PageMap
 
 
@@ -33,11 +34,7 @@ def rendered(env: Environment, name: str, context: dict, page_map: PageMap) -> s
             return template.render(**context)
         values.append(text)
     key = cache.key("epub-page", name, sources, sorted(reads), values)
-    if key not in _PAGES:
-        if len(_PAGES) > 100:
-            _PAGES.clear()
-        _PAGES[key] = template.render(**context)
-    return _PAGES[key]
+    return _PAGES.get(key, lambda: template.render(**context))
 
 
 def _reads(env: Environment, name: str) -> tuple[set[str] | None, list[str]]:
@@ -84,6 +81,6 @@ def _page_map_key(page_map: PageMap) -> str:
     return known[1]
 
 
-_PAGES: dict[str, str] = {}  # key -> the rendered page
+_PAGES = Memo(16 << 20)  # key -> the rendered page
 _ANALYSED: dict[str, tuple] = {}  # template name -> (its templates, their sources, the variables they read)
 _MAP_KEYS: dict[int, tuple[PageMap, str]] = {}

@@ -25,6 +25,7 @@ from lxml import etree
 
 from . import cache
 from .epub import packed_files, repack
+from .memo import Memo
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -166,18 +167,13 @@ def kobo_document(data: bytes) -> tuple[bytes, int]:
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True), spanner.count
 
 
-_DONE: dict[bytes, tuple[bytes, int]] = {}  # --watch: an edit changes one document; the others are done
+_DONE = Memo(32 << 20, lambda done: len(done[0]))  # --watch: an edit changes one document; the others are done
 
 
 def kobo_document_once(data: bytes) -> tuple[bytes, int]:
     if not cache.enabled():
         return kobo_document(data)
-    key = hashlib.sha256(data).digest()
-    if key not in _DONE:
-        if len(_DONE) > 2000:
-            _DONE.clear()
-        _DONE[key] = kobo_document(data)
-    return _DONE[key]
+    return _DONE.get(hashlib.sha256(data).digest(), lambda: kobo_document(data))
 
 
 def wrap_body(body) -> None:
