@@ -291,7 +291,8 @@ def subset_of(font: bytes, used: set[int], root: Path | None) -> bytes:
     """subset_font, remembered for the process: an edit seldom brings a new character."""
     if not cache.enabled():
         return subset_font(font, used, root)
-    return _SUBSETS.get(cache.key("subset", font, sorted(used)), lambda: subset_font(font, used, root))
+    # The book's folder too: a book seen for the first time gets its entry in .cache/fonts written.
+    return _SUBSETS.get(cache.key("subset", str(root), font, sorted(used)), lambda: subset_font(font, used, root))
 
 
 _CHARACTERS = Memo(8 << 20, lambda characters: 100 * len(characters))  # a document's key -> the characters it needs

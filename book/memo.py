@@ -19,6 +19,11 @@ class Memo:
         self.budget, self.size = budget, size
         self.values: dict = {}
         self.used = 0
+        _ALL.append(self)
+
+    def forget(self) -> None:
+        self.values.clear()
+        self.used = 0
 
     def lookup(self, key):
         return self.values.get(key) if cache.enabled() else None
@@ -28,8 +33,7 @@ class Memo:
             return
         cost = self.size(value)
         if self.used + cost > self.budget:
-            self.values.clear()
-            self.used = 0
+            self.forget()
         self.values[key] = value
         self.used += cost
 
@@ -40,3 +44,12 @@ class Memo:
             value = make()
             self.keep(key, value)
         return value
+
+
+_ALL: list[Memo] = []
+
+
+def forget_all() -> None:
+    """Everything every Memo holds: what a fresh process starts from (the tests use it)."""
+    for memo in _ALL:
+        memo.forget()

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from conftest import run_build
 
-from book import cache, incremental
+from book import cache, incremental, memo
 from book.build import build, render_view
 from book.config import ROOT, BuildOptions
 from book.diagnostics import BuildError
@@ -37,6 +37,7 @@ def no_cache():
 def forget():
     """A fresh process: nothing remembered in memory, only what .cache/ holds."""
     incremental.MEMORY.clear()
+    memo.forget_all()  # the EPUB's in-memory caches (book/memo.py)
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
