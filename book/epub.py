@@ -8,8 +8,10 @@ fixed order). On the way it subsets the fonts and finishes the package for acces
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +19,17 @@ from ebooklib import epub
 from lxml import html
 from markupsafe import escape
 
+from . import cache
 from .cover import cover_png
 from .diagnostics import Report
-from .epub_pages import add_page_list, insert_page_markers
+from .epub_files import work_files
+from .epub_render import rendered
+from .epub_pages import add_page_list
 from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
                         finish_package)
 from .font_subset import characters_used, subset_font
-from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
+from .memo import Memo
+from .html import note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .paths import image_file
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
@@ -58,7 +64,7 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
     pages = [
         Page("cover.xhtml", "Cover", '<section class="cover" epub:type="cover"><img src="images/cover.png" '
              f'alt="Cover: {escape(view.config.title)}, {escape(view.config.subtitle)}"/></section>', "cover"),
-        Page("title.xhtml", "Title Page", env.get_template("epub/title.html.j2").render(**context), "titlepage"),
+        Page("title.xhtml", "Title Page", rendered(env, "epub/title.html.j2", context, page_map), "titlepage"),
     ]
     for part in view.front:
         pages.append(Page(f"{part.slug}.xhtml", part.title,
@@ -68,19 +74,26 @@ def pages_of(view: BookView, page_map: PageMap) -> list[Page]:
                           env.get_template("epub/part.html.j2").render(part=part, **context),
                           "bodymatter" if part.number == 1 else ""))
     for item in BACK_MATTER:
+        # Remembered in --watch: the index, the people and the disagreements take longest.
         pages.append(Page(f"{item['id']}.xhtml", item["title"],
-                          env.get_template(f"{item['id']}.html.j2").render(**context)))
+                          rendered(env, f"{item['id']}.html.j2", context, page_map)))
     return pages
 
 
 def mark_back_matter(trees: dict[str, html.HtmlElement]) -> None:
     """The shared templates carry no EPUB semantics (the PDF does not need them): add them here."""
+    for name, tree in trees.items():
+        mark_back_matter_of(name, tree)
+
+
+def mark_back_matter_of(file_name: str, tree: html.HtmlElement) -> None:
     for item in BACK_MATTER:
-        epub_type, role = BACK_MATTER_ROLES[item["id"]]
-        section = trees[f"{item['id']}.xhtml"].find("section")
-        section.set("epub:type", epub_type)
-        section.set("role", role)
-        section.set("aria-label", item["title"])
+        if file_name == f"{item['id']}.xhtml":
+            epub_type, role = BACK_MATTER_ROLES[item["id"]]
+            section = tree.find("section")
+            section.set("epub:type", epub_type)
+            section.set("role", role)
+            section.set("aria-label", item["title"])
 
 
 def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement]:
@@ -135,10 +148,15 @@ def resolve_links(trees: dict[str, html.HtmlElement]) -> None:
         for element in root.xpath(".//*[@id]"):
             home.setdefault(element.get("id"), file_name)
     for file_name, root in trees.items():
-        for link in root.xpath(".//a[starts-with(@href, '#')]"):
-            target = link.get("href")[1:]
-            if home.get(target, file_name) != file_name:
-                link.set("href", f"{home[target]}#{target}")
+        link_across(root, file_name, home)
+
+
+def link_across(root: html.HtmlElement, file_name: str, home: dict[str, str]) -> None:
+    """One file's links into other files (home: id -> file) made "file.xhtml#id"."""
+    for link in root.xpath(".//a[starts-with(@href, '#')]"):
+        target = link.get("href")[1:]
+        if home.get(target, file_name) != file_name:
+            link.set("href", f"{home[target]}#{target}")
 
 
 def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) -> tuple[bytes, int]:
@@ -170,16 +188,13 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
 
     pages = pages_of(view, page_map)
-    trees = place_notes(pages, view)
-    markers = insert_page_markers(trees, page_map)
-    mark_back_matter(trees)
-    resolve_links(trees)
-    for number, (name, data) in enumerate(embed_images(trees, root, view, report)):
+    # Notes, page markers, roles, links and pictures, file by file (remembered in --watch).
+    finished, markers, images = work_files(pages, view, page_map, root, report)
+    for number, (name, data) in enumerate(images):
         book.add_item(epub.EpubImage(uid=f"image-{number}", file_name=f"images/{name}", content=data))
     items = {}
-    for page in pages:
-        item = epub.EpubHtml(title=page.title, file_name=page.file_name, lang=config.language,
-                             content=f"<html><body>{inner_html(trees[page.file_name])}</body></html>")
+    for page, done in zip(pages, finished):
+        item = Document(title=page.title, file_name=page.file_name, lang=config.language, content=done.content)
         item.add_link(href="style/book.css", rel="stylesheet", type="text/css")
         book.add_item(item)
         items[page.file_name] = item
@@ -190,7 +205,7 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
 
     spine_pages = [items[p.file_name] for p in pages]
     book.spine = [spine_pages[0], spine_pages[1], nav, *spine_pages[2:]]
-    book.toc = [toc_entry(items[p.file_name], trees[p.file_name]) for p in pages[2:]]
+    book.toc = [toc_entry(items[p.file_name], done.sections) for p, done in list(zip(pages, finished))[2:]]
     book.guide = [{"type": "cover", "href": "cover.xhtml", "title": "Cover"},
                   {"type": "toc", "href": "nav.xhtml", "title": "Contents"},
                   {"type": "text", "href": next(p.file_name for p in pages if p.kind == "bodymatter"),
@@ -199,26 +214,89 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
                   {"type": "index", "href": "index.xhtml", "title": "Index"}]
 
     modified = dt.datetime.combine(config.date, dt.time(12))
-    buffer = io.BytesIO()
-    epub.write_epub(buffer, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
-                                   "landmark_title": "Landmarks", "epub3_pages": False})
-    data = repack(finish(buffer.getvalue(), config.language, css, markers, root), config.date)
-    return data, len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    writer = FilesWriter(None, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
+                                      "landmark_title": "Landmarks", "epub3_pages": False})
+    writer.process()
+    files = finish(writer.write(), config.language, css, markers, root)
+    return repack(files, config.date), len(files)
 
 
-def finish(data: bytes, language: str, css: str, markers: list, root: Path | None = None) -> dict[str, bytes]:
-    """The archive's files, finished where ebooklib stops: the package's language, a hidden landmarks
+class FilesWriter(epub.EpubWriter):
+    """ebooklib's writer, writing the package's files into a dict: repack() makes the one archive, so
+    nothing is compressed only to be read back and compressed again."""
+
+    def write(self) -> dict[str, bytes]:
+        self.out = _Files()
+        self.out.writestr("mimetype", "application/epub+zip")
+        self._write_container()
+        self._write_opf()
+        self._write_items()
+        return self.out.files
+
+
+class _Files:
+    """What ebooklib's writer needs of a ZipFile: writestr, as zipfile stores it (text as UTF-8)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def writestr(self, name: str, data, compress_type=None) -> None:
+        self.files[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+
+class Document(epub.EpubHtml):
+    """ebooklib's XHTML document, whose markup (ebooklib parses the content and writes it out again)
+    is made once per content: in --watch an edit changes one document and the others are done."""
+
+    def get_content(self, default=None):
+        if not cache.enabled():
+            return super().get_content(default)
+        key = cache.key(self.book.get_template(self._template_name), self.lang or self.book.language, self.title,
+                        self.metas, self.links, self.direction or "", self.content)
+        return _DOCUMENTS.get(key, lambda: super(Document, self).get_content(default))
+
+
+_DOCUMENTS = Memo(32 << 20)  # cache key -> the document's bytes as ebooklib writes them
+
+
+def finish(files: dict[str, bytes], language: str, css: str, markers: list,
+           root: Path | None = None) -> dict[str, bytes]:
+    """The package's files, finished where ebooklib stops: the package's language, a hidden landmarks
     list, the print edition's page list, Apple Books' request for the book's fonts, and fonts cut
     down to the characters in use."""
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    files = {name: archive.read(name) for name in archive.namelist()}
+    files = dict(files)
     files["EPUB/content.opf"] = finish_package(files["EPUB/content.opf"], language)
     files["EPUB/nav.xhtml"] = add_page_list(finish_nav(files["EPUB/nav.xhtml"]), markers)
     files[APPLE_DISPLAY_OPTIONS_PATH] = APPLE_DISPLAY_OPTIONS
-    used = characters_used([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
+    used = characters_in([content for name, content in sorted(files.items()) if name.endswith(".xhtml")], css)
     for name in FONT_FILES:
-        files[f"EPUB/style/fonts/{name}"] = subset_font(files[f"EPUB/style/fonts/{name}"], used, root)
+        files[f"EPUB/style/fonts/{name}"] = subset_of(files[f"EPUB/style/fonts/{name}"], used, root)
     return files
+
+
+def characters_in(documents: list[bytes], css: str) -> set[int]:
+    """characters_used, worked out per document and remembered (an edit changes one document): the
+    characters of the whole are those of its parts, and so are their capitals and small letters,
+    except for a capital sigma, whose small letter depends on the letters around it."""
+    if not cache.enabled() or any("Σ".encode() in document for document in documents):
+        return characters_used(documents, css)
+    used: set[int] = set()
+    for document in documents:
+        used |= _CHARACTERS.get(cache.key("characters", document, css),
+                                lambda: frozenset(characters_used([document], css)))  # noqa: B023 (called here)
+    return used
+
+
+def subset_of(font: bytes, used: set[int], root: Path | None) -> bytes:
+    """subset_font, remembered for the process: an edit seldom brings a new character."""
+    if not cache.enabled():
+        return subset_font(font, used, root)
+    # The book's folder too: a book seen for the first time gets its entry in .cache/fonts written.
+    return _SUBSETS.get(cache.key("subset", str(root), font, sorted(used)), lambda: subset_font(font, used, root))
+
+
+_CHARACTERS = Memo(8 << 20, lambda characters: 100 * len(characters))  # a document's key -> the characters it needs
+_SUBSETS = Memo(8 << 20)  # the key of a font and the characters -> the subset
 
 
 def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tuple[str, bytes]]:
@@ -239,10 +317,10 @@ def embed_images(trees, root: Path, view: BookView, report: Report) -> list[tupl
     return sorted(packed.items())
 
 
-def toc_entry(item: epub.EpubHtml, tree):
-    """A chapter with its sections as a nested list in the contents; other pages as one line."""
-    sections = [epub.Link(f"{item.file_name}#{h.get('id')}", h.text_content().strip(), f"{item.id}-{h.get('id')}")
-                for h in tree.xpath('.//div[@class="chapter-body"]/h2[@id]')]
+def toc_entry(item: epub.EpubHtml, headings: list[tuple[str, str]]):
+    """A chapter with its sections (id, heading) as a nested list in the contents; other pages as one line."""
+    sections = [epub.Link(f"{item.file_name}#{heading_id}", heading, f"{item.id}-{heading_id}")
+                for heading_id, heading in headings]
     return (epub.Section(item.title, href=item.file_name), sections) if sections else item
 
 
@@ -256,5 +334,54 @@ def repack(files: dict[str, bytes], date: dt.date) -> bytes:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, files[name])
-    return out.getvalue()
+            content = files[name]
+            if info.compress_type == zipfile.ZIP_STORED or not cache.enabled():
+                target.writestr(info, content)
+                continue
+            info.file_size = len(content)  # as writestr sets it
+            with target.open(info, "w") as member:
+                # zipfile's own compressor would deflate the content again; this one hands over
+                # the bytes deflated before, which are the same (zlib is deterministic).
+                member._compressor = _Deflated(deflated(content))
+                member.write(content)
+    data = out.getvalue()
+    if cache.enabled():
+        _PACKED.clear()
+        _PACKED[hashlib.sha256(data).digest()] = ({name: files[name] for name in names}, stamp)
+    return data
+
+
+def packed_files(data: bytes) -> tuple[dict[str, bytes], tuple] | None:
+    """The files (in the archive's order) and time stamp of the archive repack() made last, if data is it."""
+    if not cache.enabled():
+        return None
+    known = _PACKED.get(hashlib.sha256(data).digest())
+    return (dict(known[0]), known[1]) if known else None
+
+
+_PACKED: dict[bytes, tuple[dict[str, bytes], tuple]] = {}  # the last archive: SHA-256 -> (files, stamp)
+
+
+def deflated(content: bytes) -> bytes:
+    """The content deflated as zipfile deflates it; remembered, as an edit changes few of the files."""
+    def deflate():
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        return compressor.compress(content) + compressor.flush()
+
+    return _DEFLATED.get(hashlib.sha256(content).digest(), deflate)
+
+
+_DEFLATED = Memo(32 << 20)  # SHA-256 of a member's content -> its deflated bytes
+
+
+class _Deflated:
+    """A compressor for zipfile that returns bytes deflated earlier (see repack)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def compress(self, content: bytes) -> bytes:
+        return b""
+
+    def flush(self) -> bytes:
+        return self.data

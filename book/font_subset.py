@@ -9,7 +9,6 @@ fonts give the same bytes.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
 from importlib.metadata import version

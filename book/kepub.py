@@ -24,7 +24,8 @@ from urllib.parse import unquote
 from lxml import etree
 
 from . import cache
-from .epub import repack
+from .epub import packed_files, repack
+from .memo import Memo
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -105,8 +106,9 @@ class Spanner:
         self.recent = (self.recent + text)[-60:]
         return spans
 
-    def walk(self, element) -> None:
-        block = local(element) in BLOCKS
+    def walk(self, element, name: str | None = None) -> None:
+        name = local(element) if name is None else name
+        block = name in BLOCKS
         if block:
             self.new_block, self.recent = True, ""
         children = list(element)
@@ -115,15 +117,16 @@ class Spanner:
                 element.insert(index, span)
             element.text = None
         for child in children:
-            if local(child) == "img" and local(element) != "picture":
+            child_name = local(child)
+            if child_name == "img" and name != "picture":
                 self.new_block = True  # a picture is a stop of its own, as in Kobo's kepubs
                 tail, child.tail = child.tail, None
                 holder = self.span()
                 element.replace(child, holder)
                 holder.append(child)
                 holder.tail, child = tail, holder
-            elif not left_alone(child):
-                self.walk(child)
+            elif not left_alone(child, child_name):
+                self.walk(child, child_name)
             if child.tail and child.tail.strip():
                 position = element.index(child) + 1
                 for offset, span in enumerate(self.spans_for(child.tail)):
@@ -133,14 +136,16 @@ class Spanner:
             self.new_block, self.recent = True, ""
 
 
-def left_alone(element) -> bool:
-    """Comments, code, navigation, page-break markers and spans already made stay as they are."""
-    if not isinstance(element.tag, str) or local(element) in UNSPANNED:
+def left_alone(element, name: str | None = None) -> bool:
+    """Comments, code, navigation, page-break markers and spans already made stay as they are.
+    name: the element's local name, if known ("" for a comment)."""
+    name = local(element) if name is None else name
+    if not name or name in UNSPANNED:
         return True
     types = (element.get(EPUB_TYPE) or "").split()
     return ("pagebreak" in types or element.get("role") == "doc-pagebreak"
             or "koboSpan" in (element.get("class") or "").split()
-            or (local(element) == "time" and element.get("datetime") is None))
+            or (name == "time" and element.get("datetime") is None))
 
 
 def kobo_document(data: bytes) -> tuple[bytes, int]:
@@ -162,18 +167,13 @@ def kobo_document(data: bytes) -> tuple[bytes, int]:
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True), spanner.count
 
 
-_DONE: dict[bytes, tuple[bytes, int]] = {}  # --watch: an edit changes one document; the others are done
+_DONE = Memo(32 << 20, lambda done: len(done[0]))  # --watch: an edit changes one document; the others are done
 
 
 def kobo_document_once(data: bytes) -> tuple[bytes, int]:
     if not cache.enabled():
         return kobo_document(data)
-    key = hashlib.sha256(data).digest()
-    if key not in _DONE:
-        if len(_DONE) > 2000:
-            _DONE.clear()
-        _DONE[key] = kobo_document(data)
-    return _DONE[key]
+    return _DONE.get(hashlib.sha256(data).digest(), lambda: kobo_document(data))
 
 
 def wrap_body(body) -> None:
@@ -184,11 +184,11 @@ def wrap_body(body) -> None:
     columns.append(inner)
 
 
-def content_documents(archive: zipfile.ZipFile) -> set[str]:
+def content_documents(files: dict[str, bytes]) -> set[str]:
     """The XHTML documents the package lists, as paths inside the archive; not the contents (links only)."""
-    container = etree.fromstring(archive.read("META-INF/container.xml"))
+    container = etree.fromstring(files["META-INF/container.xml"])
     opf_path = container.xpath("//*[local-name() = 'rootfile']/@full-path")[0]
-    opf = etree.fromstring(archive.read(opf_path))
+    opf = etree.fromstring(files[opf_path])
     folder = posixpath.dirname(opf_path)
     return {posixpath.normpath(posixpath.join(folder, unquote(item.get("href"))))
             for item in opf.xpath("//*[local-name() = 'manifest']/*[local-name() = 'item']")
@@ -198,15 +198,20 @@ def content_documents(archive: zipfile.ZipFile) -> set[str]:
 
 def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     """The kepub made from an EPUB archive's bytes, and the number of sentence spans in it."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    documents = content_documents(source)
+    files, stamp = unpacked(data)
+    documents = content_documents(files)
     spans = 0
-    files = {}
-    for name in source.namelist():
-        content = source.read(name)
+    for name in files:
         if name in documents:
-            content, count = kobo_document_once(content)
+            files[name], count = kobo_document_once(files[name])
             spans += count
-        files[name] = content
-    stamp = source.infolist()[0].date_time  # the EPUB's own fixed date, so both carry the same
-    return repack(files, dt.date(*stamp[:3])), spans
+    return repack(files, dt.date(*stamp[:3])), spans  # the EPUB's own fixed date, so both carry the same
+
+
+def unpacked(data: bytes) -> tuple[dict[str, bytes], tuple]:
+    """An archive's files in its order, and its first file's time stamp."""
+    known = packed_files(data)
+    if known is not None:  # the EPUB this process just packed: its files, not unpacked again
+        return known
+    source = zipfile.ZipFile(io.BytesIO(data))
+    return {name: source.read(name) for name in source.namelist()}, source.infolist()[0].date_time

@@ -11,7 +11,7 @@ import json
 
 from lxml import etree, html
 
-from . import cache
+from .memo import Memo
 
 # The blocks a result can open at; a block inside another (a <p> in an <li>) is its own record.
 # Headings are not results: each paragraph carries its section's heading, to say where it stands.
@@ -44,7 +44,8 @@ def block_text(element: html.HtmlElement, blocks: set) -> str:
     return " ".join("".join(parts).split())
 
 
-_PAGES: dict[tuple, list[dict]] = {}  # serve: an edit changes one page; the others' records are known
+_PAGES = Memo(16 * 1024 * 1024, lambda records: sum(len(r["text"]) for r in records))  # serve: an edit
+# changes one page; the others' records are known
 
 
 def search_records(pages, trees: dict[str, html.HtmlElement]) -> list[dict]:
@@ -54,12 +55,8 @@ def search_records(pages, trees: dict[str, html.HtmlElement]) -> list[dict]:
         if not page.searchable:
             continue
         tree = trees[page.file_name]
-        memo = (page.file_name, page.title, html.tostring(tree))
-        if memo not in _PAGES or not cache.enabled():
-            if len(_PAGES) > 200:
-                _PAGES.clear()
-            _PAGES[memo] = page_records(page, tree)
-        records += [{"id": len(records) + number, **record} for number, record in enumerate(_PAGES[memo])]
+        own = _PAGES.get((page.file_name, page.title, html.tostring(tree)), lambda: page_records(page, tree))
+        records += [{"id": len(records) + number, **record} for number, record in enumerate(own)]
     return records
 
 

@@ -9,6 +9,7 @@ import yaml
 
 from . import cache
 from .diagnostics import BuildError, Diagnostic
+from .memo import Memo
 from .paths import resolve_inside
 
 # Below U+0020 a text file may hold tab, line feed and carriage return; every other control
@@ -35,7 +36,7 @@ def refuse_aliases(text: str, filename: str, line_offset: int) -> None:
         return  # a syntax error: compose() below reports it with its line
 
 
-_LOADED: dict[tuple[str, str, int], bytes] = {}  # --watch: an edit changes one file; the others are known
+_LOADED = Memo(16 * 1024 * 1024)  # --watch: an edit changes one file; the others are known (pickled)
 
 
 def load_with_lines(text: str, filename: str, line_offset: int = 0):
@@ -44,12 +45,9 @@ def load_with_lines(text: str, filename: str, line_offset: int = 0):
     A text parsed before in this process is not parsed again; the caller gets its own copy."""
     if not cache.enabled():
         return _load_with_lines(text, filename, line_offset)
-    memo = (text, filename, line_offset)
-    if memo not in _LOADED:
-        if len(_LOADED) > 256:
-            _LOADED.clear()
-        _LOADED[memo] = pickle.dumps(_load_with_lines(text, filename, line_offset))
-    return pickle.loads(_LOADED[memo])
+    loaded = _LOADED.get((text, filename, line_offset),
+                         lambda: pickle.dumps(_load_with_lines(text, filename, line_offset)))
+    return pickle.loads(loaded)
 
 
 def _load_with_lines(text: str, filename: str, line_offset: int):

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from conftest import run_build
 
-from book import cache, incremental, yamlsource
+from book import cache, incremental, memo
 from book.build import build, render_view
 from book.config import ROOT, BuildOptions
 from book.diagnostics import BuildError
@@ -39,7 +39,7 @@ def no_cache():
 def forget():
     """A fresh process: nothing remembered in memory, only what .cache/ holds."""
     incremental.MEMORY.clear()
-    yamlsource._LOADED.clear()
+    memo.forget_all()  # what the stages remember in memory (book/memo.py)
     for store in cache._STORES.values():
         if store.connection is not None:
             store.connection.close()

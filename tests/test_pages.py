@@ -4,6 +4,7 @@ Read independently of the builder: the PDF's pages through pdfplumber and pypdf,
 markers and text through lxml, so that a mistake in the builder's own alignment shows here.
 """
 import io
+import random
 import re
 import shutil
 import zipfile
@@ -14,6 +15,8 @@ from lxml import etree
 from pypdf import PdfReader
 
 from conftest import make_root, run_build
+
+from book.config import ROOT
 
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
       "opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
@@ -180,3 +183,32 @@ def test_a_torn_or_corrupt_cache_entry_is_never_used(tmp_path):
     entry.unlink()
     wrong = run_build(root, tmp_path / "wrong", targets=("epub",))
     assert wrong.epub.read_bytes() == good.epub.read_bytes()
+
+
+def test_the_alignment_finds_the_same_pages_reading_the_book_whole_or_file_by_file():
+    """A --watch rebuild keeps each EPUB file's index of its words and looks up runs of words across
+    them: the result must be what one list of the book's words gives, runs that cross from one
+    file into the next (and files shorter than a run, or empty) included."""
+    from book.epub_pages import GRAM, FileText, _positions, _Runs, align
+
+    chapters = sorted((ROOT / "chapters").glob("*.md"))
+    a = [w.lower() for path in chapters for w in WORD.findall(path.read_text(encoding="utf-8"))]
+    pick = random.Random(9)
+    for trial in range(4):
+        b = list(a)
+        for _ in range(100 * trial):  # text only one side has, text changed
+            k = pick.randrange(len(b))
+            if pick.random() < .5:
+                del b[k:k + pick.randint(1, 30)]
+            else:
+                b[k:k] = pick.sample(a, pick.randint(1, 12))
+        cuts = sorted(pick.sample(range(len(b)), 12) + [5, 5, 7])  # an empty file, one of two words
+        parts = [b[i:j] for i, j in zip([0, *cuts], [*cuts, len(b)])]
+        firsts = [sum(len(p) for p in parts[:n]) for n in range(len(parts))]
+        runs = _Runs([FileText(p, [], 0, _positions(p)) for p in parts], firsts, b)
+        crossing = [start for cut in cuts for start in range(max(cut - GRAM + 1, 0), cut)]
+        for start in crossing + [pick.randrange(len(b) - GRAM) for _ in range(300)]:
+            gram, after = tuple(b[start:start + GRAM]), pick.choice([start, max(start - 50, 0), pick.randrange(len(b))])
+            expected = next((k for k in range(after, len(b) - GRAM + 1) if tuple(b[k:k + GRAM]) == gram), None)
+            assert runs.next_at(gram, after) == expected
+        assert align(a, b, runs) == align(a, b)

@@ -1,0 +1,55 @@
+"""Results remembered in memory through a --watch session, within a budget.
+
+A Memo maps a key (a hash of everything its value depends on, so an entry is never stale, only
+unused) to a value. Once the values it holds pass its budget (bytes, as its size function
+reckons them), it forgets them all and starts again: an edit adds a few entries, so this happens
+seldom, and memory stays bounded however long the session. With the cache off
+(`python build.py --no-cache`, book/cache.enabled()) nothing is looked up or kept.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import cache
+
+
+class Memo:
+    def __init__(self, budget: int, size: Callable[[Any], int] = len) -> None:
+        self.budget, self.size = budget, size
+        self.values: dict = {}
+        self.used = 0
+        _ALL.append(self)
+
+    def forget(self) -> None:
+        self.values.clear()
+        self.used = 0
+
+    def lookup(self, key):
+        return self.values.get(key) if cache.enabled() else None
+
+    def keep(self, key, value) -> None:
+        if not cache.enabled():
+            return
+        cost = self.size(value)
+        if self.used + cost > self.budget:
+            self.forget()
+        self.values[key] = value
+        self.used += cost
+
+    def get(self, key, make: Callable[[], Any]):
+        """The value kept under key, or make()'s, kept."""
+        value = self.lookup(key)
+        if value is None:
+            value = make()
+            self.keep(key, value)
+        return value
+
+
+_ALL: list[Memo] = []
+
+
+def forget_all() -> None:
+    """Everything every Memo holds: what a fresh process starts from (the tests use it)."""
+    for memo in _ALL:
+        memo.forget()
