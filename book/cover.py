@@ -8,6 +8,8 @@ it is ready, on the other core, by the time the EPUB is packed.
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from .config import BookConfig
 from .templates import environment
 
 
-_AHEAD: dict[tuple[Path, str], object] = {}  # (root, key) -> the future of a cover being drawn
+_AHEAD: dict[tuple[Path, str], subprocess.Popen] = {}  # (root, key) -> the process drawing that cover
 
 
 def cover_key(markup: str, root: Path) -> str:
@@ -32,7 +34,8 @@ def cover_png(config: BookConfig, root: Path) -> bytes:
     png = cache.read(root, "cover", key)
     if png is None:
         ahead = _AHEAD.pop((root, key), None)
-        png = ahead.result() if ahead is not None else draw_cover(markup, root)
+        png = drawn(ahead) if ahead is not None else None
+        png = png or draw_cover(markup, root)  # drawn here if the process failed
         cache.write(root, "cover", key, png)
     return png
 
@@ -43,17 +46,23 @@ def draw_ahead(config: BookConfig, root: Path) -> None:
     key = cover_key(markup, root)
     if (root, key) in _AHEAD or cache.read(root, "cover", key) is not None:
         return
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+    for stale in [k for k in _AHEAD if k[0] == root]:  # --watch: a cover the book no longer has
+        _AHEAD.pop(stale).kill()
+    # A fresh interpreter running this module (see the end), not a fork of this process, which
+    # may run threads: it reads the markup on stdin and writes the PNG on stdout.
+    process = subprocess.Popen([sys.executable, "-m", "book.cover", str(root.resolve())], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               cwd=Path(__file__).resolve().parent.parent)
+    process.stdin.write(markup.encode("utf-8"))  # a few kilobytes: within the pipe's buffer
+    process.stdin.close()
+    _AHEAD[(root, key)] = process
 
-    from .processes import die_with_parent
 
-    # A fresh interpreter (spawn), not a fork of this one, which runs threads.
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=die_with_parent, initargs=(os.getpid(),))
-    _AHEAD[(root, key)] = pool.submit(draw_cover, markup, root)
-    pool.shutdown(wait=False)  # the worker ends once the cover is drawn
+def drawn(process: subprocess.Popen) -> bytes | None:
+    """The PNG a process started by draw_ahead() drew, or None if it failed."""
+    png = process.stdout.read()
+    process.stdout.close()
+    return png if process.wait() == 0 and png.startswith(b"\x89PNG") else None
 
 
 def draw_cover(markup: str, root: Path) -> bytes:
@@ -73,3 +82,7 @@ def draw_cover(markup: str, root: Path) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", optimize=True)  # 1% smaller than without, for 0.2 s
     return out.getvalue()
+
+
+if __name__ == "__main__":  # draw_ahead(): python -m book.cover ROOT < markup > png
+    sys.stdout.buffer.write(draw_cover(sys.stdin.buffer.read().decode("utf-8"), Path(sys.argv[1])))
