@@ -4,9 +4,11 @@ The parts that print other parts' page numbers (the contents, the who's who, the
 index) need those parts laid out first; the contents and the register need each other (the
 register prints front-matter pages, the contents prints the register's). So layout goes in
 rounds: each round lays out (in parallel) every part whose HTML changed and whose page numbers
-are all known; when none is, the first part in book order is laid out with the numbers not yet
-known printed as "0", and redone once they are. The result is the fixed point: every part laid
-out from the page numbers of the others' final layouts, whatever was cached. A part's layout
+are all known; when none is, every part not laid out yet that prints a page of a later part (whose
+pages wait on its own) is laid out with the numbers not yet known printed as "0", all in one
+round, and redone once they are. (One at a time, the contents would be laid out again after each
+chapter: a cost that grows with the square of the book.) The result is the fixed point: every
+part laid out from the page numbers of the others' final layouts, whatever was cached. A part's layout
 does not depend on the page it starts on (each starts on a right-hand page): its folios are
 renumbered when its start is known (book/pdf_parts.py).
 """
@@ -138,8 +140,17 @@ class EditionLayout:
             if hits:
                 continue  # the numbers known may have changed: look again before laying out
             ready = [p for p in stale if all(anchor in pages for anchor in p.page_refs)]
-            chosen = ready or stale[:1]
+            chosen = ready or self.blocking(stale) or stale[:1]
             return [job for part in chosen for job in self.layout_jobs(part)]
+
+    def blocking(self, stale: list[Part]) -> list[Part]:
+        """The stale parts not laid out yet that print a page of a part after them (or of
+        themselves): no order of layouts gives them their numbers first. Those that print only
+        pages of earlier parts wait, since these layouts make their numbers known."""
+        position = {part.name: number for number, part in enumerate(self.parts)}
+        owner = {anchor: position[part.name] for part in self.parts for anchor in part.anchors}
+        return [p for p in stale if p.name not in self.layouts
+                and any(owner.get(anchor, len(self.parts)) >= position[p.name] for anchor in p.page_refs)]
 
     def layout_jobs(self, part: Part) -> list[tuple]:
         jobs = [("drop", self.paper, self.job_name(part.name))] if part.name in self.held else []
