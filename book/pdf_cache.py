@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
 from . import cache
@@ -55,8 +55,12 @@ class PartCache:
             return None
 
     def store_layout(self, part_key: str, layout: PartLayout) -> None:
+        if not self.enabled:
+            return
+        # Its fields as they are (asdict would copy every word of the page map first).
+        fields_ = {field.name: getattr(layout, field.name) for field in fields(layout)}
         self._write(self.folder / f"{self.key(part_key)}.json",
-                    json.dumps(asdict(layout), ensure_ascii=False, separators=(",", ":")).encode())
+                    json.dumps(fields_, ensure_ascii=False, separators=(",", ":")).encode())
 
     def load_pdf(self, part_key: str, start: int) -> bytes | None:
         return self._read(self.folder / f"{self.key(part_key)}-{start}.pdf")

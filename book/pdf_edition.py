@@ -4,11 +4,19 @@ The parts that print other parts' page numbers (the contents, the who's who, the
 index) need those parts laid out first; the contents and the register need each other (the
 register prints front-matter pages, the contents prints the register's). So layout goes in
 rounds: each round lays out (in parallel) every part whose HTML changed and whose page numbers
-are all known; when none is, the first part in book order is laid out with the numbers not yet
-known printed as "0", and redone once they are. The result is the fixed point: every part laid
-out from the page numbers of the others' final layouts, whatever was cached. A part's layout
-does not depend on the page it starts on (each starts on a right-hand page): its folios are
-renumbered when its start is known (book/pdf_parts.py).
+are all known, and with them every part not laid out yet that prints a page of a later part
+(whose pages wait on its own), with the numbers not yet known printed as "0"; those are laid
+out again once their numbers are known. (One such part a round, the contents was laid out again
+after each chapter: a cost that grew with the square of the book.) The result is the fixed point: every
+part laid out from the page numbers of the others' final layouts, whatever was cached. A part's
+layout does not depend on the page it starts on (each starts on a right-hand page): its folios
+are renumbered when its start is known (book/pdf_parts.py).
+
+A worker keeps a part's document until its PDF is written, and documents are large (some 20 MB
+a chapter): so a part is written as soon as the layouts of the parts before it give its start,
+and a document that printed a number not known yet (to be laid out again) is dropped at once.
+That bounds a worker's memory to a few documents, whatever the length of the book. Should an
+earlier part's page count change after all, the part is laid out and written again.
 """
 from __future__ import annotations
 
@@ -64,6 +72,8 @@ class EditionLayout:
         self.parts: list[Part] = []
         self.settled = False
         self.rounds = 0
+        self.writing = True  # False: the layouts alone are wanted (their PDFs are not written)
+        self.provisional: set[str] = set()  # parts being laid out with a number not known yet
 
     # --- page numbers from the layouts so far ---------------------------------------------------
 
@@ -137,9 +147,20 @@ class EditionLayout:
                     self.layouts[part.name] = (part.key, hits[part.name])
             if hits:
                 continue  # the numbers known may have changed: look again before laying out
-            ready = [p for p in stale if all(anchor in pages for anchor in p.page_refs)]
-            chosen = ready or stale[:1]
+            ready = {p.name for p in stale if all(anchor in pages for anchor in p.page_refs)}
+            ready |= {p.name for p in self.blocking(stale)}  # they cannot wait: laid out alongside
+            chosen = [p for p in stale if p.name in ready] or stale[:1]  # in book order: starts come early
+            self.provisional |= {p.name for p in chosen if not p.page_refs <= labels.keys()}
             return [job for part in chosen for job in self.layout_jobs(part)]
+
+    def blocking(self, stale: list[Part]) -> list[Part]:
+        """The stale parts not laid out yet that print a page of a part after them (or of
+        themselves): no order of layouts gives them their numbers first. Those that print only
+        pages of earlier parts wait, since these layouts make their numbers known."""
+        position = {part.name: number for number, part in enumerate(self.parts)}
+        owner = {anchor: position[part.name] for part in self.parts for anchor in part.anchors}
+        return [p for p in stale if p.name not in self.layouts
+                and any(owner.get(anchor, len(self.parts)) >= position[p.name] for anchor in p.page_refs)]
 
     def layout_jobs(self, part: Part) -> list[tuple]:
         jobs = [("drop", self.paper, self.job_name(part.name))] if part.name in self.held else []
@@ -155,8 +176,11 @@ class EditionLayout:
         part = next(p for p in self.parts if p.name == name)
         if kind == "layout":
             self.layouts[name] = (part.key, result)
-            self.held[name] = part.key
             self.spec.cache.store_layout(part.key, result)
+            if name in self.provisional or not self.writing:  # its PDF will not be wanted
+                self.provisional.discard(name)
+                return [("drop", self.paper, job[2])]
+            self.held[name] = part.key
             return self.early_writes()
         if kind == "write":
             start = job[3]
@@ -170,20 +194,19 @@ class EditionLayout:
         return []
 
     def early_writes(self) -> list[tuple]:
-        """Writes for the held documents whose start can no longer change: main parts after only
-        parts that print no page numbers (their HTML, and so their page count, is final). Writing
-        them early keeps few documents in memory."""
+        """Writes for the held documents whose start the layouts so far give (those of earlier
+        parts may be provisional: they rarely change a page count). Writing them early keeps
+        few documents in memory."""
         jobs, arabic = [], 1
         for part in self.parts:
-            if not part.main:
-                continue
             laid = self.layouts.get(part.name)
-            if laid is None or laid[0] != part.key or part.numbered:
+            if part.main and laid is None:
                 break
             if self.held.get(part.name) == part.key:
                 del self.held[part.name]
-                jobs.append(("write", self.paper, self.job_name(part.name), arabic))
-            arabic += laid[1].pages + laid[1].pages % 2
+                jobs.append(("write", self.paper, self.job_name(part.name), arabic if part.main else 1))
+            if part.main:
+                arabic += laid[1].pages + laid[1].pages % 2
         return jobs
 
     def final_jobs(self) -> list[tuple]:
@@ -250,6 +273,8 @@ def lay_out_editions(editions: list[EditionLayout], pool, write: bool = True) ->
     """Run the rounds of every edition in one pool until all have settled, then (with `write`)
     have every part's PDF made."""
     by_name = {edition.name: edition for edition in editions}
+    for edition in editions:
+        edition.writing = write
 
     def then(job, result):
         return by_name[job[2].partition("|")[0]].accept(job, result)

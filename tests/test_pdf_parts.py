@@ -184,3 +184,70 @@ def test_a_link_to_a_missing_id_stops_the_build(tiny, tmp_path, monkeypatch):
         run_build(tiny, tmp_path / "out", targets=("pdf",))
     assert any("nowhere-at-all" in d.message for d in failure.value.diagnostics)
     assert not (tmp_path / "out" / "tiny-a4.pdf").exists()
+
+
+class CountingPool:
+    """Runs an edition's jobs in this process, as the workers would, with made-up layouts (two
+    pages each): counts the layouts of each part, and the documents held at once. As in
+    book/pdf_workers.py, the jobs a result brings (writes, drops) run before the next layout."""
+
+    def __init__(self):
+        self.layouts: dict[str, int] = {}
+        self.held: set[str] = set()
+        self.most_held = 0
+
+    def run(self, jobs, then=None):
+        from collections import deque
+
+        from book.pdf_parts import PartLayout
+
+        queue = deque(jobs)
+        while queue:
+            job = queue.popleft()
+            kind, name = job[0], job[2]
+            result = None
+            if kind in ("layout", "layout+write"):
+                self.layouts[name] = self.layouts.get(name, 0) + 1
+                result = PartLayout(2, {anchor: 0 for anchor in job[4]})
+                if kind == "layout":
+                    self.held.add(name)
+                    self.most_held = max(self.most_held, len(self.held))
+                else:
+                    result = (result, b"%PDF")
+            elif kind == "write":
+                self.held.remove(name)
+                result = b"%PDF"
+            else:
+                self.held.discard(name)
+            yield job, result
+            queue.extendleft(reversed(list(then(job, result) if then else [])))
+
+
+def test_layouts_and_held_documents_do_not_grow_with_the_book(tmp_path, monkeypatch):
+    """A long book: the contents prints every chapter's page, each chapter a page of the back
+    matter, which prints a chapter's. The contents is not laid out again after each chapter (a
+    cost that grows with the square of the book), and a worker does not hold every chapter's
+    document until the end (memory that grows with the book)."""
+    from book.pdf_cache import PartCache
+    from book.pdf_edition import EditionLayout, EditionSpec, lay_out_editions
+    from book.pdf_parts import Part
+
+    monkeypatch.setenv(NO_CACHE, "1")
+    chapters = [f"ch-{number}" for number in range(12)]
+
+    def parts_for(labels, pages):
+        def part(name, main, refs):
+            markup = name + "".join(f" {ref}={labels.get(ref, '0')}" for ref in refs)
+            return Part(name, markup, main, frozenset([name]), frozenset(refs), frozenset(refs), True)
+        return ([part("front", False, chapters + ["back"])] + [part(name, True, ["back"]) for name in chapters]
+                + [part("back", True, ["ch-0"])])
+
+    edition = EditionLayout(EditionSpec("a4", parts_for, PartCache(tmp_path, "shared")))
+    pool = CountingPool()
+    lay_out_editions([edition], pool)
+    assert pool.layouts["a4|front"] <= 2
+    assert all(pool.layouts[f"a4|{name}"] <= 2 for name in chapters)
+    assert pool.most_held <= 2
+    pdfs = edition.part_pdfs()
+    assert [pdf.name for pdf in pdfs] == ["front"] + chapters + ["back"]
+    assert edition.placement().total == 2 * len(pdfs)
