@@ -4,7 +4,7 @@
 The baseline is WeasyPrint laying out a fixed reference document (no code of ours), so the
 ratios say how the builder's stages compare with plain library work on whatever machine runs
 this, and can be compared across machines and commits. Run: .venv/bin/python scripts/benchmark.py
-[--no-pdf] [--ten-times] [--no-browser]. The PDF rows (book/pdf_edition.py) build a copy of the book
+[--no-pdf] [--ten-times] [--no-browser] [--only-ten-times]. The PDF rows (book/pdf_edition.py) build a copy of the book
 in a temporary folder, with its own cache; --ten-times adds the book with every chapter ten times
 (A4 only, several minutes). Rows starting "ratio:" are plain ratios, not seconds.
 """
@@ -271,7 +271,7 @@ def pdf_rows(base_seconds: float, ten_times: bool) -> list[tuple]:
         both = "+".join(papers)
         cold, cold_cpu, _ = timed_pdfs(view, root, papers, cache=True)  # an empty cache: a cold build
         one_worker, one_worker_cpu, _ = timed_pdfs(view, root, ["a4"], cache=False, workers=1)
-        all_cores, all_cores_cpu, results = timed_pdfs(view, root, ["a4"], cache=False)
+        all_cores, all_cores_cpu, _ = timed_pdfs(view, root, ["a4"], cache=False)
         started = cpu_seconds()
         alone = measure("WeasyPrint alone, same HTML, a4", lambda: weasyprint_alone(view, root, "a4"))
         alone_cpu = cpu_seconds() - started
@@ -282,7 +282,6 @@ def pdf_rows(base_seconds: float, ten_times: bool) -> list[tuple]:
         chapter.write_text(text.replace(paragraph, paragraph.replace(" the ", " the very ", 1), 1), encoding="utf-8")
         edited_view = render_view(gather(root))
         edited, edited_cpu, _ = timed_pdfs(edited_view, root, papers, cache=True)
-        pages = results["a4"].pages
     cores = os.cpu_count()
     for label, wall, cpu in [(f"PDF cold, {both}, {cores} workers", cold, cold_cpu),
                              ("PDF cold, a4, 1 worker", one_worker, one_worker_cpu),
@@ -300,13 +299,14 @@ def pdf_rows(base_seconds: float, ten_times: bool) -> list[tuple]:
         rows.append((f"  ratio: {label} (wall)", a[0] / b[0], 0.0, "ratio"))
         rows.append((f"  ratio: {label} (CPU)", a[1] / b[1], 0.0, "ratio"))
     if ten_times:
-        rows += ten_times_rows(pages, all_cores_cpu)
+        rows += ten_times_rows()
     return rows
 
 
-def ten_times_rows(pages: int, cpu_a4: float) -> list[tuple]:
-    """The book with every chapter ten times, A4 only, cold, in a process of its own: CPU per
-    page against the book's, and the peak memory of the build and of each layout worker."""
+def ten_times_rows() -> list[tuple]:
+    """The book with every chapter ten times, and the book itself, A4 only, cold, each in a fresh
+    process of its own, one after the other (so that both are measured alike): CPU per page, and
+    the peak memory of the build and of its largest layout worker."""
     script = (
         "import sys, resource, json, os\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
@@ -324,23 +324,30 @@ def ten_times_rows(pages: int, cpu_a4: float) -> list[tuple]:
         "own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'pages': r.pages, 'cpu': spent, 'parent_mib': own.ru_maxrss / 1024, "
         "'worker_mib': kids.ru_maxrss / 1024}))\n")
-    with tempfile.TemporaryDirectory() as folder:
-        root = book_copy(Path(folder), times=10)
-        output = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True)
-    import json
 
-    result = json.loads(output.stdout.strip().splitlines()[-1])
-    cpu = result["cpu"]  # the PDF's alone (reading and rendering the sources aside), workers included
-    return [(f"10x book: {result['pages']} pages, CPU s/page (a4)", cpu / result["pages"], 0.0, "plain"),
-            ("  book itself: CPU s/page (a4 cold)", cpu_a4 / pages, 0.0, "plain"),
-            ("  ratio: 10x CPU per page / book's", (cpu / result["pages"]) / (cpu_a4 / pages), 0.0, "ratio"),
-            (f"10x book: peak MiB, build process {result['parent_mib']:.0f}, largest worker {result['worker_mib']:.0f}",
+    def run(times: int) -> dict:
+        with tempfile.TemporaryDirectory() as folder:
+            root = book_copy(Path(folder), times=times)
+            output = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True,
+                                    check=True)
+        return json.loads(output.stdout.strip().splitlines()[-1])
+
+    book, ten = run(1), run(10)  # the PDF's CPU alone (reading and rendering the sources aside), workers included
+    per_page = {name: result["cpu"] / result["pages"] for name, result in (("book", book), ("ten", ten))}
+    return [(f"10x book: {ten['pages']} pages, CPU s/page (a4, cold, fresh process)", per_page["ten"], 0.0, "plain"),
+            (f"  book itself: {book['pages']} pages, CPU s/page (likewise)", per_page["book"], 0.0, "plain"),
+            ("  ratio: 10x CPU per page / book's", per_page["ten"] / per_page["book"], 0.0, "ratio"),
+            (f"10x book: peak MiB, build process {ten['parent_mib']:.0f}, largest worker {ten['worker_mib']:.0f}",
              0.0, 0.0, "info")]
 
 
 def main() -> int:
     rows = [measure("baseline: WeasyPrint reference document", baseline, repeat=3)]
     base_seconds = rows[0][1]
+    if "--only-ten-times" in sys.argv:  # the scale rows alone: minutes, not a quarter of an hour
+        rows += ten_times_rows()
+        print_rows(rows, base_seconds)
+        return 0
     book_holder = {}
     rows.append(measure("check, no cache (read, parse, quotations)", lambda: uncached(lambda: book_holder.setdefault("book", gather(ROOT))), 1))
     rows.append(measure("check again (cached)", lambda: gather(ROOT), 3))
@@ -365,6 +372,11 @@ def main() -> int:
         rows += pdf_rows(base_seconds, ten_times="--ten-times" in sys.argv)
     if Path("/usr/bin/chromium").exists() and "--no-browser" not in sys.argv:
         rows.append(("serve: save a paragraph -> seen in the browser", save_to_browser(), 0.0, None))
+    print_rows(rows, base_seconds)
+    return 0
+
+
+def print_rows(rows: list[tuple], base_seconds: float) -> None:
     print(f"{'stage':48} {'seconds':>8} {'× baseline':>11} {'+peak MiB':>10}")
     for label, seconds, memory, kind in rows:
         if kind == "ratio":  # a ratio of two rows above
@@ -376,7 +388,6 @@ def main() -> int:
         else:
             print(f"{label:48} {seconds:8.2f} {seconds / base_seconds:11.2f} {memory:10.1f}")
     print(f"peak resident memory of the whole run: {peak_rss_mib():.0f} MiB")
-    return 0
 
 
 if __name__ == "__main__":
