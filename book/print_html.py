@@ -87,8 +87,8 @@ def page_map_key(view: BookView, root: Path) -> str:
     for name in PRINT_INPUTS:
         top = root / name
         files += [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []
-    for path in sorted(files):
-        if path.is_file():
-            where = path.relative_to(code.parent if path.is_relative_to(code) else root)
-            digest.update(str(where).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    named = {str(path.relative_to(code.parent if path.is_relative_to(code) else root)): path
+             for path in files if path.is_file()}
+    for where in sorted(named):  # by the name inside the book, so that a copy elsewhere has the same key
+        digest.update(where.encode() + b"\0" + hashlib.sha256(named[where].read_bytes()).digest())
     return pagemap.cache_key(digest.hexdigest(), root, PAGE_SOURCE, code=b"")  # with the styles, as before
