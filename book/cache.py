@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 NO_CACHE = "BOOK_NO_CACHE"  # set to 1: every stage computes everything anew (python build.py --no-cache)
@@ -46,7 +48,32 @@ def key(*parts) -> str:
 
 def file_key(*paths: Path) -> str:
     """A hash of some files' names and bytes (a missing file counts as empty)."""
-    return key(*[p.name + "\0" + hashlib.sha256(p.read_bytes() if p.is_file() else b"").hexdigest() for p in paths])
+    return key(*[p.name + "\0" + file_digest(p) for p in paths])
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes (of none, for a missing file). In a --watch session the fonts,
+    the style and the code are hashed on every build: a file whose size, times and inode are those
+    of the last time is not read again. An edit changes the change time, which no program can set
+    back; a file changed within the last two seconds is read every time, since a second change
+    within the clock's tick would leave its times as they were (git's "racy clean" files)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return hashlib.sha256(b"").hexdigest()
+    if not stat.S_ISREG(status.st_mode):
+        return hashlib.sha256(b"").hexdigest()
+    seen = (status.st_size, status.st_ctime_ns, status.st_mtime_ns, status.st_ino)
+    known = _DIGESTS.get(path)
+    if known is not None and known[0] == seen:
+        return known[1]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if time.time_ns() - max(status.st_ctime_ns, status.st_mtime_ns) > 2_000_000_000:
+        _DIGESTS[path] = (seen, digest)  # not a file changed just now: another change would show in its times
+    return digest
+
+
+_DIGESTS: dict[Path, tuple[tuple, str]] = {}  # path -> (its size, times and inode, the digest of its bytes)
 
 
 def path(root: Path, kind: str, entry: str) -> Path:

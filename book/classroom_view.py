@@ -3,6 +3,7 @@ and the teacher's notes (which only the teacher's edition prints)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from string import ascii_lowercase
 
 from lxml import html
@@ -75,6 +76,7 @@ class TeacherView:
         return f"teacher-{self.slug}"
 
 
+@lru_cache(maxsize=8192)  # --watch: the same markup (the same string) from build to build
 def guide_links(markup: str) -> Markup:
     """Links to a place in the guide get class guide-ref: the PDF prints the page after them."""
     if 'href="#' not in markup:

@@ -12,9 +12,11 @@ from collections import defaultdict
 from lxml import html
 from markupsafe import Markup
 
+from . import cache
 from .apparatus import Apparatus
 from .html import append_inline, inner_html, note_paragraphs, note_refs, remove_keeping_tail
 from .inline import inline_markup, plain
+from .memo import Memo
 from .model import BookView, IndexEntry, PartView
 
 SKIP_TAGS = {"a", "sup", "code"}
@@ -40,27 +42,39 @@ class Marker:
                 self.entry_of.setdefault(form, (subject.heading, ""))
         forms = sorted(self.entry_of, key=len, reverse=True)
         self.pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in forms) + r")(?![\w-])") if forms else None
+        self.signature = cache.key(sorted(self.entry_of.items()))  # all that marking reads of the apparatus
+
+
+class Counter:
+    """The numbers of the index anchors, across the book; `last` is the last one given."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def __next__(self) -> int:
+        self.last += 1
+        return self.last
 
 
 def enrich(view: BookView, apparatus: Apparatus) -> None:
     marker = Marker(apparatus)
     places: dict[str, list[tuple[str, PartView]]] = defaultdict(list)  # (anchor, part)
-    counter = iter(range(1, 10**9))
+    counter = Counter()
     discussed: dict[str, list[tuple[str, str]]] = defaultdict(list)  # conflict id -> [(anchor, part title)]
     for part in view.parts:
+        start = counter.last
         root = html.fragment_fromstring(part.body or "<p></p>", create_parent="div")
         make_boxes(root)
         prefix_heading_ids(root, part.slug)
         mark_conflicts(root, part, discussed, counter)
         join_adjacent_notes(root, view.notes)
         for ref in note_refs(root):  # a note may discuss a disagreement too: its anchor travels with the note
-            mark_conflicts(view.notes[ref.get("href").lstrip("#")], part, discussed, counter)
-        linked: set[str] = set()
+            note_id = ref.get("href").lstrip("#")
+            if view.notes[note_id].xpath(".//*[@data-conflict]"):  # a copy: the rendering's notes are shared
+                view.notes[note_id] = copy.deepcopy(view.notes[note_id])  # from build to build (incremental.assemble)
+                mark_conflicts(view.notes[note_id], part, discussed, counter)
         mark_explicit(root, part, places, counter)
-        if marker.pattern is not None:
-            mark_text(root, marker, part, linked, places, counter)
-        mark_russian(root)
-        part.body = Markup(inner_html(root))
+        part.body = Markup(marked_text(root, marker, part, places, counter, start))
     for conflict in view.conflicts:
         conflict.places = discussed.get(conflict.id, [])
     view.index = sorted(build_index(places) + cross_references(apparatus, places) + disagreements_entry(discussed),
@@ -154,14 +168,44 @@ def mark_explicit(root, part: PartView, places, counter) -> None:
         span.set("class", "ix")
 
 
-def mark_text(root, marker: Marker, part: PartView, linked: set, places, counter) -> None:
+def marked_text(root, marker: Marker, part: PartView, places, counter, start: int) -> str:
+    """The part's markup with the index marks and glossary links of mark_text, and Russian marked.
+    The slowest step of enrich. The tree it works on is a function of the part's markup as
+    rendered, its slug and the number of the anchor before the part (the steps before give anchors
+    and join note calls by the markup alone); what it adds, of that tree, the apparatus, the part's
+    kind and title. In a --watch session an edit elsewhere (that does not move the numbers) finds
+    it remembered: the key is made of strings that are the same objects from build to build, so
+    looking it up costs no hashing of the text."""
+    key = ("marked", part.body, part.slug, part.kind, part.title, start, marker.signature)
+    done = _MARKED.lookup(key)
+    if done is None:
+        marks: list[tuple[str, str]] = []
+        if marker.pattern is not None:
+            mark_text(root, marker, part, marks, counter)
+        mark_russian(root)
+        done = (inner_html(root), marks, counter.last)
+        _MARKED.keep(key, done)
+    markup, marks, counter.last = done
+    for heading, anchor in marks:
+        places[heading].append((anchor, part))
+    return markup
+
+
+_MARKED = Memo(16 << 20, lambda done: len(done[0]) + 100 * len(done[1]))  # key -> (markup, marks, last anchor)
+
+
+def mark_text(root, marker: Marker, part: PartView, marks: list[tuple[str, str]], counter) -> None:
+    """Every name, term and work of the apparatus in the text becomes an index mark (its index
+    heading and anchor added to marks, in order); a term's first mark in a chapter links to the
+    glossary."""
+    linked: set[str] = set()
 
     def split(text: str, in_heading: bool):
         pieces, last, lead = [], 0, None
         for match in marker.pattern.finditer(text):
             heading, term_id = marker.entry_of[match.group(1)]
             anchor = anchor_id(part, counter)
-            places[heading].append((anchor, part))
+            marks.append((heading, anchor))
             if term_id and part.kind == "chapter" and term_id not in linked and not in_heading:
                 linked.add(term_id)
                 element = html.Element("a", {"class": "ix gloss", "id": anchor, "href": f"#term-{term_id}"})

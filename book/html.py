@@ -19,20 +19,28 @@ class RenderedHTML:
     notes: dict[str, html.HtmlElement]  # "fn12" -> the note's content, back-link removed
     bibliography: dict[str, html.HtmlElement] = field(default_factory=dict)  # source id -> entry
 
+    # snippet id -> its inner() and inline() once written out, by inline; book/incremental.py's
+    # assemble hands in the dicts of snippets it remembers, so that each is written out once
+    markup: dict[str, dict[bool, Markup]] = field(default_factory=dict)
+
     def inner(self, snippet_id: str) -> Markup:
         """A snippet's content as HTML (its div removed)."""
-        div = self.snippets.get(snippet_id)
-        return Markup(inner_html(div)) if div is not None else Markup("")
+        return self._markup(snippet_id, False)
 
     def inline(self, snippet_id: str) -> Markup:
         """A one-paragraph snippet's content without its <p>, for use inside a line of text."""
+        return self._markup(snippet_id, True)
+
+    def _markup(self, snippet_id: str, inline: bool) -> Markup:
         div = self.snippets.get(snippet_id)
         if div is None:
             return Markup("")
-        children = list(div)
-        if len(children) == 1 and children[0].tag == "p":
-            return Markup(inner_html(children[0]))
-        return Markup(inner_html(div))
+        known = self.markup.setdefault(snippet_id, {})
+        if inline not in known:
+            children = list(div)
+            only_paragraph = inline and len(children) == 1 and children[0].tag == "p"
+            known[inline] = Markup(inner_html(children[0] if only_paragraph else div))
+        return known[inline]
 
 
 def inner_html(element) -> str:
@@ -51,16 +59,25 @@ def split_pandoc_html(markup: str) -> RenderedHTML:
 
 def finish_notes(snippets: dict[str, html.HtmlElement], notes: dict[str, html.HtmlElement]) -> RenderedHTML:
     """Pandoc's snippets and notes as the outputs take them: back-links gone, the bibliography found."""
-    for item in notes.values():
-        for back in item.xpath('.//a[contains(@class, "footnote-back")]'):
-            remove_keeping_tail(back)
     for note in notes.values():
-        space_before_citations(note)
+        finish_note(note)
+    return RenderedHTML(snippets, notes, bibliography_of(snippets))
+
+
+def finish_note(note) -> None:
+    """A note as the outputs take it: no back-link (each output makes its own), spaced citations."""
+    for back in note.xpath('.//a[contains(@class, "footnote-back")]'):
+        remove_keeping_tail(back)
+    space_before_citations(note)
+
+
+def bibliography_of(snippets: dict[str, html.HtmlElement]) -> dict[str, html.HtmlElement]:
+    """The bibliography's entries by source id, from the snippet that holds citeproc's list."""
     bibliography = {}
     for div in snippets.values():
         for entry in div.xpath('.//div[@id="refs"]/div[contains(@class, "csl-entry")]'):
             bibliography[entry.get("id").removeprefix("ref-")] = entry
-    return RenderedHTML(snippets, notes, bibliography)
+    return bibliography
 
 
 def space_before_citations(note) -> None:

@@ -38,7 +38,8 @@ from lxml import html
 from . import cache, convert
 from .convert import Snippet
 from .diagnostics import Diagnostic, Report
-from .html import RenderedHTML, finish_notes, note_refs, split_pandoc_html
+from .html import RenderedHTML, bibliography_of, finish_note, note_refs, split_pandoc_html
+from .memo import Memo
 from .snippet_pieces import SEPARATOR, cut
 
 BOOK = Path(__file__).resolve().parent
@@ -92,11 +93,29 @@ def parse_keys(snippets: list[Snippet]) -> list[str]:
         entangled = bool(mentioned - defined) or any(len(owners[label]) > 1 for label in mentioned)
         if entangled and whole is None:
             whole = cache.key(*[t.id + "\0" + t.markdown for t in snippets])
-        keys.append(cache.key("parse", code, pandoc_version(), shared, s.id, s.markdown.strip(),
-                              whole if entangled else ""))
+        keys.append(KEYS.get(("parse", code, pandoc_version(), shared, s.id, s.markdown.strip(),
+                              whole if entangled else "")))
     return keys
 
 
+class KeyMemo:
+    """cache.key of plain strings, remembered through a --watch session: after an edit most keys
+    are those of the build before, and a dict lookup costs a fraction of hashing them again."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self.keys: dict[tuple[str, ...], str] = {}
+
+    def get(self, parts: tuple[str, ...]) -> str:
+        found = self.keys.get(parts)
+        if found is None:
+            if len(self.keys) >= self.limit:  # a long session: start afresh rather than grow
+                self.keys.clear()
+            found = self.keys[parts] = cache.key(*parts)
+        return found
+
+
+KEYS = KeyMemo()
 MEMORY: dict[tuple[Path, str, str], object] = {}  # what this process read or wrote: watch and serve reuse it
 
 
@@ -244,8 +263,8 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
         # The parse key stands for the AST: the AST is a function of it.
         # Plain strings, each length-prefixed by cache.key: no JSON to write for every snippet.
         where = [s.id, s.file, str(s.line), "verbatim" if s.verbatim else "", "" if s.written is None else "w" + s.written]
-        key = cache.key(fixed, *where, parsed[s.id]["key"], *[f"{sid}\0{source_keys.get(sid)}" for sid in cited]
-                        ) if parsed[s.id]["key"] else None
+        key = KEYS.get((fixed, *where, parsed[s.id]["key"], *[f"{sid}\0{source_keys.get(sid)}" for sid in cited])
+                       ) if parsed[s.id]["key"] else None
         entry = recall(root, "check", key) if key else None
         if not (isinstance(entry, dict) and {"policy", "snippet", "words", "quoted"} <= entry.keys()):
             policy, checked = Report(), Report()
@@ -357,28 +376,56 @@ def renumber(ref, note, number: int) -> None:
         back.set("href", f"#fnref{number}")
 
 
-def assemble(pieces: list[tuple[str, list[dict]]]) -> RenderedHTML:
+def assemble(pieces: list[tuple[str, list[tuple[str, dict]]]]) -> RenderedHTML:
     """The snippets' pieces, in book order, as one rendering with the notes numbered across the
-    book; pieces: (snippet id, the rendered pieces of its units), the units' joined into one div."""
-    # One parse of all the pieces (each is a whole element, as lxml wrote it), not one per piece.
-    units = [unit for _, own in pieces for unit in own]
+    book; pieces: (snippet id, [(render key, rendered piece) of each of its units]), the units'
+    joined into one div.
+
+    A snippet's div and notes depend only on its units' renderings and the number of the note
+    before it: in a --watch session they are remembered under those, and shared from build to build
+    (nobody changes them: book/enrich.py copies a note before marking it), and so is their markup
+    once written out (RenderedHTML.markup)."""
+    snippets, notes, markup, number = {}, {}, {}, 0
+    for snippet_id, own in pieces:
+        key = (snippet_id, number, *[unit_key for unit_key, _ in own])
+        done = _ASSEMBLED.lookup(key)
+        if done is None:
+            done = assemble_snippet(snippet_id, [unit for _, unit in own], number)
+            _ASSEMBLED.keep(key, done)
+        div, own_notes, written = done
+        snippets[snippet_id] = div
+        notes.update(own_notes)
+        markup[snippet_id] = written
+        number += len(own_notes)
+    return RenderedHTML(snippets, notes, bibliography_of({"bibliography": snippets["bibliography"]}
+                                                         if "bibliography" in snippets else snippets), markup)
+
+
+def assemble_snippet(snippet_id: str, units: list[dict], number: int) -> tuple:
+    """One snippet's div (its units' joined), its notes numbered from number + 1, and an empty
+    dict for its markup once written out."""
+    # One parse of the units (each is a whole element, as lxml wrote it), not one per unit.
     markup = "".join(unit["div"] for unit in units) + "<ol>" + "".join(n for unit in units for n in unit["notes"]) + "</ol>"
     root = html.fragment_fromstring(markup, create_parent="div")
     items = iter(root[-1])
-    divs = iter(list(root[:-1]))
-    snippets, notes, number = {}, {}, 0
-    for snippet_id, own in pieces:
-        div = next(divs)
-        for _ in own[1:]:  # a snippet cut into pieces (book/snippet_pieces.py): one div again
-            join_div(div, next(divs))
-        div.set("id", snippet_id)
-        for ref in note_refs(div):
-            number += 1
-            note = next(items)
-            renumber(ref, note, number)
-            notes[note.get("id")] = note
-        snippets[snippet_id] = div
-    return finish_notes(snippets, notes)
+    divs = list(root[:-1])
+    div = divs[0]
+    for following in divs[1:]:  # a snippet cut into pieces (book/snippet_pieces.py): one div again
+        join_div(div, following)
+    div.set("id", snippet_id)
+    notes = {}
+    for ref in note_refs(div):
+        number += 1
+        note = next(items)
+        renumber(ref, note, number)
+        finish_note(note)
+        notes[note.get("id")] = note
+    div.getparent().remove(div)
+    return div, notes, {}
+
+
+# snippet id, the number of the note before it, its units' keys -> (div, notes, markup)
+_ASSEMBLED = Memo(64 << 20, lambda done: 4000 + 4000 * len(done[1]))  # roughly, in bytes
 
 
 def join_div(div, following) -> None:
@@ -390,6 +437,28 @@ def join_div(div, following) -> None:
             div.text = (div.text or "") + following.text
     div.extend(list(following))
     following.getparent().remove(following)
+
+
+def state_after(state: str, seen: tuple[str, ...], trailing: list, unit: dict) -> tuple[str, tuple[str, ...], list]:
+    """Citeproc's state (its key, the sources cited, the trailing notes) after a unit's events. A
+    function of the state before and the unit's parse key (its events are a function of it):
+    remembered, so that a --watch rebuild does not hash the notes of the whole book again."""
+    known = _STATES.get((state, unit["key"]))
+    if known is None:
+        cited_so_far = dict.fromkeys(seen)
+        for event in unit["events"]:
+            cited = cited_ids(event)
+            cited_so_far.update(dict.fromkeys(cited))
+            trailing = [event] if cited else trailing + [event] if trailing else []
+        seen = tuple(cited_so_far)
+        known = (cache.key(list(seen), trailing), seen, trailing)
+        if len(_STATES) > 50_000:  # a long session: start afresh rather than grow
+            _STATES.clear()
+        _STATES[(state, unit["key"])] = known
+    return known
+
+
+_STATES: dict[tuple[str, str], tuple[str, tuple[str, ...], list]] = {}
 
 
 def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: str) -> tuple[RenderedHTML, list[str]]:
@@ -405,19 +474,15 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     fixed = cache.key("render", code_key("convert.py", "html.py", "incremental.py", "snippet_pieces.py"),
                       pandoc_version(), cache.file_key(root / convert.CSL_STYLE), lang, references)
     keys, states = [], []
-    seen: dict[str, None] = {}  # the sources cited so far, in order of first citation
+    seen: tuple[str, ...] = ()  # the sources cited so far, in order of first citation
     trailing: list = []  # the notes from the last that cites anything
     state = cache.key(list(seen), trailing)
     for unit in units:
         # The parse key stands for the unit's AST, which is a function of it.
-        keys.append(cache.key(fixed, unit["key"], state))
-        states.append((list(seen), trailing))
-        for event in unit["events"]:
-            cited = cited_ids(event)
-            seen.update(dict.fromkeys(cited))
-            trailing = [event] if cited else trailing + [event] if trailing else []
+        keys.append(KEYS.get((fixed, unit["key"], state)))
+        states.append((seen, trailing))
         if unit["events"]:
-            state = cache.key(list(seen), trailing)
+            state, seen, trailing = state_after(state, seen, trailing, unit)
     pieces: dict[str, dict] = {}
     for unit_id, key in zip(ids, keys):
         entry = recall(root, "render", key)
@@ -427,7 +492,8 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     warnings: list[str] = []
     if missing:
         runs = []
-        for group in halves(missing, [units[i]["size"] for i in missing]):
+        groups = halves(missing, [units[i]["size"] for i in missing])
+        for group in groups:
             blocks, cited, previous = [], set(), -1
             for i in group:
                 if i != previous + 1:  # a unit rendered without the one before it: rebuild the state
@@ -438,7 +504,8 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
                 for event in units[i]["events"]:
                     cited.update(cited_ids(event))
                 previous = i
-            runs.append((convert.render, ({**ast, "blocks": blocks}, references, root, lang)))
+            # one run: small enough for the pandoc a --watch or serve session keeps running, if any
+            runs.append((convert.render, ({**ast, "blocks": blocks}, references, root, lang, len(groups) == 1)))
         rendered = in_parallel(runs)
         markups, warnings = [markup for markup, _ in rendered], [line for _, lines in rendered for line in lines]
         if warnings and len(missing) < len(divs):  # messages as a cold build gives them
@@ -450,5 +517,6 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
             if not warnings:
                 keep(root, "render", keys[i], found[ids[i]])
         cache.flush(root)
-    return assemble([(snippet_id, [pieces[unit["id"]] for unit in parsed[snippet_id]["units"]])
+    unit_keys = dict(zip(ids, keys))
+    return assemble([(snippet_id, [(unit_keys[unit["id"]], pieces[unit["id"]]) for unit in parsed[snippet_id]["units"]])
                      for snippet_id in snippet_ids]), warnings

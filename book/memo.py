@@ -8,6 +8,7 @@ seldom, and memory stays bounded however long the session. With the cache off
 """
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -53,3 +54,13 @@ def forget_all() -> None:
     """Everything every Memo holds: what a fresh process starts from (the tests use it)."""
     for memo in _ALL:
         memo.forget()
+
+
+def settle() -> None:
+    """Between two builds of a --watch or serve session: collect now, while the editor reads, then
+    freeze what survives (the caches above, the modules), so that the garbage collector's passes
+    during the next build skip it. A full pass over the cached ASTs costs ~0.1 s; in the middle of a
+    rebuild that is a fifth of the time an edit may take."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from watchfiles import DefaultFilter, watch
 
+from .memo import settle
+
 WATCHED = ("chapters", "styles", "sources", "book/templates")
 
 
@@ -50,6 +52,7 @@ def watch_and_build(options, run_once, console: Console) -> int:
     root: Path = options.root
     paths = [root / p for p in WATCHED if (root / p).exists()]
     run_once(options)
+    settle()
     announced = False
     try:
         # watchfiles debounces (waits for changes to settle) and groups events into one set; the
@@ -67,6 +70,7 @@ def watch_and_build(options, run_once, console: Console) -> int:
             status = rebuild(options, run_once, console)  # a failure is reported; the loop keeps watching
             outcome = "rebuilt" if status == 0 else "build failed"
             console.print(f"{outcome} in {time.perf_counter() - started:.1f} s; watching")
+            settle()
     except KeyboardInterrupt:
         pass
     return 0
