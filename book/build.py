@@ -51,6 +51,11 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             draw_cover_ahead(options.root)
         book = gather(options.root, render_ahead=bool(options.targets))
         require_clean(book.report, options.strict)
+        if options.preview and book.ast["pandoc-api-version"]:  # --watch, serve: citeproc stays loaded
+            from .convert import keep_citeproc_warm
+
+            keep_citeproc_warm(book.ast["pandoc-api-version"], csl_items(book.sources), options.root,
+                               book.config.citation_locale)
         if not options.targets:
             return book.report, [f"checked {len(book.parts)} parts and {len(book.snippets)} snippets "
                                  f"in {time.perf_counter() - started:.2f} s"]

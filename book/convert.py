@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pypandoc
 
+from . import pandoc_worker
 from .diagnostics import BuildError, Diagnostic
 
 CSL_STYLE = "styles/csl/chicago-shortened-notes-bibliography.csl"
@@ -97,7 +98,10 @@ def check_metadata_blocks(snippet: Snippet) -> list[Diagnostic]:
 
 
 def check_snippet_markup(snippets: list[Snippet]) -> None:
-    problems = [p for s in snippets for p in check_fences(s) + check_metadata_blocks(s)]
+    # Most snippets (a definition, a question) have neither a ':::' nor a '---' line to check.
+    problems = [p for s in snippets
+                for p in (check_fences(s) if ":::" in s.markdown else [])
+                + (check_metadata_blocks(s) if "---" in s.markdown else [])]
     if problems:
         raise BuildError(problems)
 
@@ -135,20 +139,47 @@ def parse(snippets: list[Snippet]) -> tuple[dict, list[str]]:
     return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output)), warnings
 
 
-def render(ast: dict, references: list[dict], root: Path, lang: str) -> tuple[str, list[str]]:
+def render(ast: dict, references: list[dict], root: Path, lang: str, warm: bool = False) -> tuple[str, list[str]]:
     """Pandoc AST -> HTML, citations resolved by citeproc into notes; returns (html, warnings).
+    With warm, by the pandoc a --watch or serve session keeps running (book/pandoc_worker.py)
+    if there is one, which gives the same HTML sooner.
 
     The bibliography travels inside the AST's metadata, so pandoc reads no file but the style.
     """
-    meta = {}  # none from the text: only what the build sets here
+    meta = render_meta(references, lang)
+    if warm and pandoc_worker.running():
+        markup = pandoc_worker.render(worker_document(ast, references, root, lang))
+        if markup is not None:
+            return markup, []
+    args = ["-f", "json", "-t", "html5", "--citeproc", "--wrap=none", f"--csl={root / CSL_STYLE}"]
+    return run_pandoc(args, json.dumps({**ast, "meta": meta}), "rendering HTML")
+
+
+def render_meta(references: list[dict], lang: str) -> dict:
+    """The render's metadata: none from the text, only what the build sets here."""
+    meta = {}
     meta["nocite"] = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [
         [{"citationId": "*", "citationPrefix": [], "citationSuffix": [],
           "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],
         [{"t": "Str", "c": "@*"}]]}]}
     meta["lang"] = {"t": "MetaString", "c": lang}
     meta["references"] = _to_meta(references)
-    args = ["-f", "json", "-t", "html5", "--citeproc", "--wrap=none", f"--csl={root / CSL_STYLE}"]
-    return run_pandoc(args, json.dumps({**ast, "meta": meta}), "rendering HTML")
+    return meta
+
+
+def worker_document(ast: dict, references: list[dict], root: Path, lang: str) -> bytes:
+    """What render() gives the pandoc kept running: the style's path travels in the metadata,
+    where the command line's --csl puts it."""
+    meta = {**render_meta(references, lang), "csl": {"t": "MetaString", "c": str(root / CSL_STYLE)}}
+    return json.dumps({**ast, "meta": meta}).encode("utf-8")
+
+
+def keep_citeproc_warm(api_version, references: list[dict], root: Path, lang: str) -> None:
+    """For a --watch or serve session: start the pandoc that stays running, and load citeproc."""
+    first = [{"t": "Para", "c": [{"t": "Cite", "c": [[{
+        "citationId": item["id"], "citationPrefix": [], "citationSuffix": [], "citationMode": {"t": "NormalCitation"},
+        "citationNoteNum": 0, "citationHash": 0}], [{"t": "Str", "c": "@" + item["id"]}]]}]} for item in references[:1]]
+    pandoc_worker.start(worker_document({"pandoc-api-version": api_version, "blocks": first}, references, root, lang))
 
 
 def _to_meta(value):

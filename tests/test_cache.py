@@ -11,13 +11,14 @@ from rich.console import Console
 
 from conftest import run_build
 
-from book import cache, incremental, memo
+from book import cache, convert, incremental, memo, pandoc_worker
 from book.build import build, render_view
 from book.config import ROOT, BuildOptions
 from book.diagnostics import BuildError
 from book.html import inner_html
 from book.pipeline import gather
 from book.snippet_pieces import SEPARATOR
+from book.sources import csl_items
 
 CHAPTER = "chapters/01-life.md"
 
@@ -175,3 +176,55 @@ def test_an_unreadable_store_is_set_aside_and_started_afresh(tiny, tmp_path):
     third = run_build(tiny, tmp_path / "third", ("epub",))  # the store works again
     assert third.epub.read_bytes() == first.epub.read_bytes()
     assert {kind for kind, _, _ in stored(tiny)} == {"parse", "check", "render"}
+
+def test_the_pandoc_a_session_keeps_running_renders_what_pandoc_renders():
+    """--watch and serve render small edits with a pandoc that stays running (book/pandoc_worker.py):
+    its HTML must be the command line's, for the whole book, and it must decline what pandoc warns of."""
+    book = gather(ROOT)
+    references, lang = csl_items(book.sources), book.config.citation_locale
+    convert.keep_citeproc_warm(book.ast["pandoc-api-version"], references, ROOT, lang)
+    try:
+        assert pandoc_worker.running()
+        chapter = {**book.ast, "blocks": [b for b in book.ast["blocks"] if b["c"][0][0] == "body-industrialization"]}
+        for ast in (chapter, book.ast):
+            kept = pandoc_worker.render(convert.worker_document(ast, references, ROOT, lang))
+            assert kept is not None and "footnote-ref" in kept
+            assert kept == convert.render(ast, references, ROOT, lang)[0]
+        unknown = {**book.ast, "blocks": [{"t": "Para", "c": [{"t": "Cite", "c": [[{
+            "citationId": "no-such-source", "citationPrefix": [], "citationSuffix": [],
+            "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],
+            [{"t": "Str", "c": "@no-such-source"}]]}]}]}
+        assert pandoc_worker.render(convert.worker_document(unknown, references, ROOT, lang)) is None
+        _, warnings = convert.render(unknown, references, ROOT, lang, warm=True)  # pandoc run as usual
+        assert any("no-such-source" in line for line in warnings), warnings
+    finally:
+        pandoc_worker.stop()
+
+
+def test_a_watch_session_renders_edits_as_a_cold_build_does(tmp_path, no_cache):
+    """What --watch keeps between builds (the pandoc kept running, the joined snippets, the index
+    marks, the keys) gives, edit after edit, what a build that remembers nothing gives."""
+    root = tmp_path / "book"
+    for name in ("chapters", "sources", "styles"):
+        shutil.copytree(ROOT / name, root / name)
+    book = gather(root)
+    render_view(book)
+    convert.keep_citeproc_warm(book.ast["pandoc-api-version"], csl_items(book.sources), root,
+                               book.config.citation_locale)
+    answered = []
+    real = pandoc_worker.render
+    pandoc_worker.render = lambda document: answered.append(real(document)) or answered[-1]
+    try:
+        chapter = "chapters/03-industrialization.md"
+        for old, new in (("## The grain crisis of 1927–28\n", "## The grain crisis of 1927–28\n\nA paragraph added.\n"),
+                         ("A paragraph added.", "A paragraph added, and changed."),
+                         ("## The grain crisis of 1927–28\n", "## The grain crisis of 1927–28\n\nOne more [@spartacus, para. 11].\n")):
+            edit(root, old, new, chapter)
+            watched = rendered(root)
+            with no_cache:
+                assert watched == rendered(root)
+    finally:
+        pandoc_worker.render = real
+        pandoc_worker.stop()
+    assert len(answered) == 3 and all(answered), "each edit went to the pandoc kept running"
+    assert "A paragraph added, and changed." in watched[0]["industrialization"]

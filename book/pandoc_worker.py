@@ -1,0 +1,106 @@
+"""Citeproc kept running through a --watch or serve session.
+
+Every `pandoc --citeproc` run spends 0.1–0.2 s starting citeproc before it renders a word: most of
+what a one-paragraph edit costs pandoc. In a session, one `pandoc lua` process
+(book/pandoc_worker.lua) stays up and renders each small request in ~0.05 s; its HTML is the
+command line's, byte for byte (tests/test_cache.py compares them over the whole book). Only
+sessions start it (book/build.py, for --watch and serve), and only renders of one run use it: a
+cold build still spreads its work over the cores in one-shot runs. Whenever anything is unusual
+(pandoc warned, failed, or the worker is gone) render() returns None and the caller runs pandoc as
+usual, which reports any warning in its own words.
+
+The one-shot runs take --sandbox; `pandoc lua` has no such switch. What the worker is given needs
+none: a JSON document that pandoc's sandboxed reader made, whose metadata the build sets (the
+references inline, the style's path, the language; none from the text), written to HTML without
+embedded resources, so pandoc reads the style and nothing else. It starts with no environment from
+outside (no LUA_INIT, no user data folder).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pypandoc
+
+SCRIPT = Path(__file__).with_name("pandoc_worker.lua")
+
+
+class Worker:
+    def __init__(self) -> None:
+        # No environment from outside: no LUA_INIT or LUA_PATH to run, no user data folder (with its
+        # init.lua) to read; only the locale, for pandoc's own text handling.
+        clean = {name: os.environ[name] for name in ("LANG", "LC_ALL") if name in os.environ}
+        clean["XDG_DATA_HOME"] = str(SCRIPT.parent / "no-pandoc-data-folder")  # does not exist
+        clean["HOME"] = clean["XDG_DATA_HOME"]
+        self.process = subprocess.Popen([pypandoc.get_pandoc_path(), "lua", str(SCRIPT)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=clean)
+        self.lock = threading.Lock()  # one request at a time
+        self.alive = True
+
+    def render(self, document: bytes) -> str | None:
+        """The HTML of `pandoc -f json -t html5 --citeproc --wrap=none` for the document, or None."""
+        with self.lock:
+            if not self.alive:
+                return None
+            try:
+                self.process.stdin.write(b"%d\n%s" % (len(document), document))
+                self.process.stdin.flush()
+                status, size = self.process.stdout.readline().split()
+                data = self.process.stdout.read(int(size))
+            except (OSError, ValueError):  # the worker is gone (Ctrl+C reaches it too): no more requests
+                self.alive = False
+                return None
+            except BaseException:  # interrupted halfway: its next answer would be this one's
+                self.alive = False
+                raise
+            if len(data) != int(size):  # cut short: the worker ended
+                self.alive = False
+                return None
+        if status != b"ok":
+            return None
+        return data.decode("utf-8") + "\n"  # the command line ends its output with a newline
+
+    def close(self) -> None:
+        with self.lock:
+            self.alive = False
+            try:
+                self.process.stdin.close()
+                self.process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+
+
+_WORKER: Worker | None = None
+
+
+def start(warm_up: bytes) -> None:
+    """Start the worker (once per process) and have it render warm_up in the background, so that
+    the first edit finds citeproc loaded."""
+    global _WORKER
+    if _WORKER is not None and _WORKER.alive:
+        return
+    try:
+        _WORKER = Worker()
+    except OSError:
+        return
+    atexit.register(_WORKER.close)
+    threading.Thread(target=_WORKER.render, args=(warm_up,), daemon=True).start()
+
+
+def render(document: bytes) -> str | None:
+    """The worker's HTML for the document, or None: no worker, or pandoc warned or failed."""
+    return _WORKER.render(document) if _WORKER is not None else None
+
+
+def running() -> bool:
+    return _WORKER is not None and _WORKER.alive
+
+
+def stop() -> None:
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER.close()
+        _WORKER = None
