@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -208,8 +209,7 @@ def check_apparatus(register: Register, apparatus: Apparatus, snippets: list[Sni
             snippet = by_id.get(snippet_id)
             if snippet is None:
                 continue
-            named = {name for match in NAMED.finditer(snippet.markdown) for name in match.group(1).split()}
-            if entry.id in named:
+            if entry.id in named_in(snippet.markdown):
                 continue
             cited = cited_paragraphs(snippet.markdown)
             shown = [j for j, side in enumerate(entry.sides)
@@ -223,7 +223,14 @@ def check_apparatus(register: Register, apparatus: Apparatus, snippets: list[Sni
                          file=snippet.file, line=snippet.line)
 
 
-def cited_paragraphs(markdown: str) -> set[tuple[str, int | None]]:
+@lru_cache(maxsize=4096)  # a snippet is looked at for every disagreement that touches it
+def named_in(markdown: str) -> frozenset[str]:
+    """The disagreements a piece of Markdown names (conflict="id ...")."""
+    return frozenset(name for match in NAMED.finditer(markdown) for name in match.group(1).split())
+
+
+@lru_cache(maxsize=4096)
+def cited_paragraphs(markdown: str) -> frozenset[tuple[str, int | None]]:
     """(source, paragraph) for every citation in a piece of Markdown; None when it has no locator."""
     cited: set[tuple[str, int | None]] = set()
     for group in CITATION.finditer(markdown):
@@ -239,4 +246,4 @@ def cited_paragraphs(markdown: str) -> set[tuple[str, int | None]]:
                 first, _, last = item.replace("–", "-").partition("-")
                 first, last = int(first), int(last or first)
                 cited.update((key.group(1), n) for n in range(first, max(first, last) + 1))
-    return cited
+    return frozenset(cited)
