@@ -132,10 +132,14 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
 CITATION_COUNTERS = re.compile(r'"(citationNoteNum|citationHash)":\d+')
 
 
-def parse(snippets: list[Snippet]) -> tuple[dict, list[str]]:
-    """Markdown -> pandoc AST (as JSON data), and pandoc's warnings."""
-    output, warnings = run_pandoc(["-f", MARKDOWN, "-t", "json"], join_snippets(snippets),
-                                  "reading the Markdown")
+def parse(snippets: list[Snippet], warm: bool = False) -> tuple[dict, list[str]]:
+    """Markdown -> pandoc AST (as JSON data), and pandoc's warnings. With warm, by the pandoc a
+    --watch or serve session keeps running (book/pandoc_worker.py) if there is one."""
+    markdown = join_snippets(snippets)
+    output = pandoc_worker.parse(markdown, MARKDOWN) if warm and pandoc_worker.running() else None
+    if output is not None:
+        return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output)), []
+    output, warnings = run_pandoc(["-f", MARKDOWN, "-t", "json"], markdown, "reading the Markdown")
     return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output)), warnings
 
 

@@ -40,13 +40,15 @@ class Worker:
         self.lock = threading.Lock()  # one request at a time
         self.alive = True
 
-    def render(self, document: bytes) -> str | None:
-        """The HTML of `pandoc -f json -t html5 --citeproc --wrap=none` for the document, or None."""
+    def answer(self, request: str, data: bytes) -> str | None:
+        """The worker's answer to a request (see book/pandoc_worker.lua) about data, or None."""
+        kind, _, rest = request.partition(" ")
         with self.lock:
             if not self.alive:
                 return None
             try:
-                self.process.stdin.write(b"%d\n%s" % (len(document), document))
+                header = f"{kind} {len(data)}{' ' + rest if rest else ''}\n".encode()
+                self.process.stdin.write(header + data)
                 self.process.stdin.flush()
                 status, size = self.process.stdout.readline().split()
                 data = self.process.stdout.read(int(size))
@@ -87,12 +89,18 @@ def start(warm_up: bytes) -> None:
     except OSError:
         return
     atexit.register(_WORKER.close)
-    threading.Thread(target=_WORKER.render, args=(warm_up,), daemon=True).start()
+    threading.Thread(target=_WORKER.answer, args=("render", warm_up), daemon=True).start()
 
 
 def render(document: bytes) -> str | None:
-    """The worker's HTML for the document, or None: no worker, or pandoc warned or failed."""
-    return _WORKER.render(document) if _WORKER is not None else None
+    """What `pandoc -f json -t html5 --citeproc --wrap=none` writes for the document (a pandoc
+    JSON document), or None: no worker, or pandoc warned or failed."""
+    return _WORKER.answer("render", document) if _WORKER is not None else None
+
+
+def parse(markdown: str, markdown_format: str) -> str | None:
+    """What `pandoc -f FORMAT -t json` writes for the Markdown, or None (as render)."""
+    return _WORKER.answer(f"parse {markdown_format}", markdown.encode("utf-8")) if _WORKER is not None else None
 
 
 def running() -> bool:

@@ -190,6 +190,12 @@ def test_the_pandoc_a_session_keeps_running_renders_what_pandoc_renders():
             kept = pandoc_worker.render(convert.worker_document(ast, references, ROOT, lang))
             assert kept is not None and "footnote-ref" in kept
             assert kept == convert.render(ast, references, ROOT, lang)[0]
+        # Its parse too: what pandoc reads of the Markdown, and a warning declined.
+        chapter_snippets = [s for s in book.snippets if s.id == "body-industrialization"]
+        assert convert.parse(chapter_snippets, warm=True) == convert.parse(chapter_snippets)
+        assert pandoc_worker.parse(convert.join_snippets(chapter_snippets), convert.MARKDOWN) is not None
+        twice = "Text.[^a]\n\n[^a]: One.\n\n[^a]: Two.\n"  # pandoc warns of the label defined twice
+        assert pandoc_worker.parse(twice, convert.MARKDOWN) is None
         unknown = {**book.ast, "blocks": [{"t": "Para", "c": [{"t": "Cite", "c": [[{
             "citationId": "no-such-source", "citationPrefix": [], "citationSuffix": [],
             "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],
