@@ -55,6 +55,12 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             return book.report, [f"checked {len(book.parts)} parts and {len(book.snippets)} snippets "
                                  f"in {time.perf_counter() - started:.2f} s"]
         progress.update(task, description="rendering HTML with pandoc")
+        if "epub" in options.targets:
+            if book.rendering is not None:
+                book.rendering.result()  # pandoc is done with both cores (raises what the render raised)
+            from .cover import release
+
+            release()  # the cover, if it is drawn, is drawn now, while this process packs the EPUB
         view = render_view(book)
         results: list[str] = []
         saved_tempdir = tempfile.tempdir
@@ -77,7 +83,7 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
 
 
 def draw_cover_ahead(root: Path) -> None:
-    """A cold build draws the EPUB's cover on the other core while pandoc and the checks run."""
+    """A cold build's cover: its process loads WeasyPrint while this one reads the book (book/cover.py)."""
     from .config import load_book_config
     from .cover import draw_ahead
 

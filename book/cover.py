@@ -2,8 +2,10 @@
 
 Drawing it takes as long as packing the rest of the EPUB, so the PNG is cached, keyed by what
 decides it: the filled-in template, the fonts, this code and the libraries' versions. When it is
-not cached, draw_ahead() starts drawing it in a process of its own as the build starts, so that
-it is ready, on the other core, by the time the EPUB is packed.
+not cached, draw_ahead() starts a process of its own as the build starts, which loads WeasyPrint
+while this process reads the book (one core is idle then) and waits; release() hands it the
+cover once pandoc is done with both cores, so that it draws while this process packs the EPUB,
+and the PNG is ready by the time the EPUB needs it.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from .templates import environment
 
 
 _AHEAD: dict[tuple[Path, str], subprocess.Popen] = {}  # (root, key) -> the process drawing that cover
+_WAITING: dict[subprocess.Popen, str] = {}  # a process of _AHEAD not yet given its markup -> the markup
 
 
 def cover_key(markup: str, root: Path) -> str:
@@ -34,6 +37,8 @@ def cover_png(config: BookConfig, root: Path) -> bytes:
     png = cache.read(root, "cover", key)
     if png is None:
         ahead = _AHEAD.pop((root, key), None)
+        if ahead is not None:
+            release(ahead)
         png = drawn(ahead) if ahead is not None else None
         png = png or draw_cover(markup, root)  # drawn here if the process failed
         cache.write(root, "cover", key, png)
@@ -41,21 +46,36 @@ def cover_png(config: BookConfig, root: Path) -> bytes:
 
 
 def draw_ahead(config: BookConfig, root: Path) -> None:
-    """Start drawing the cover in a process of its own, unless it is cached or already started."""
+    """Start a process that will draw the cover, unless it is cached or already started; it
+    loads its libraries now and draws once release() (or cover_png) gives it the markup."""
     markup = environment().get_template("cover.html.j2").render(config=config)
     key = cover_key(markup, root)
     if (root, key) in _AHEAD or cache.read(root, "cover", key) is not None:
         return
     for stale in [k for k in _AHEAD if k[0] == root]:  # --watch: a cover the book no longer has
-        _AHEAD.pop(stale).kill()
+        process = _AHEAD.pop(stale)
+        _WAITING.pop(process, None)
+        process.kill()
     # A fresh interpreter running this module (see the end), not a fork of this process, which
     # may run threads: it reads the markup on stdin and writes the PNG on stdout.
     process = subprocess.Popen([sys.executable, "-m", "book.cover", str(root.resolve())], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                cwd=Path(__file__).resolve().parent.parent)
-    process.stdin.write(markup.encode("utf-8"))  # a few kilobytes: within the pipe's buffer
-    process.stdin.close()
     _AHEAD[(root, key)] = process
+    _WAITING[process] = markup
+
+
+def release(process: subprocess.Popen | None = None) -> None:
+    """Let a process started by draw_ahead() draw (every waiting one, without an argument)."""
+    for waiting in [process] if process is not None else list(_WAITING):
+        markup = _WAITING.pop(waiting, None)
+        if markup is None:
+            continue
+        try:
+            waiting.stdin.write(markup.encode("utf-8"))  # a few kilobytes: within the pipe's buffer
+            waiting.stdin.close()
+        except OSError:  # it died: drawn() finds no PNG, and cover_png() draws the cover itself
+            pass
 
 
 def drawn(process: subprocess.Popen) -> bytes | None:
@@ -84,5 +104,15 @@ def draw_cover(markup: str, root: Path) -> bytes:
     return out.getvalue()
 
 
+def draw_when_given(root: Path) -> None:
+    """draw_ahead()'s process: load the libraries, then wait for the markup (none: not needed)."""
+    import pypdfium2  # noqa: F401 - loaded while the build reads the book, before the markup comes
+    import weasyprint  # noqa: F401
+
+    markup = sys.stdin.buffer.read().decode("utf-8")
+    if markup:
+        sys.stdout.buffer.write(draw_cover(markup, root))
+
+
 if __name__ == "__main__":  # draw_ahead(): python -m book.cover ROOT < markup > png
-    sys.stdout.buffer.write(draw_cover(sys.stdin.buffer.read().decode("utf-8"), Path(sys.argv[1])))
+    draw_when_given(Path(sys.argv[1]))
