@@ -22,6 +22,7 @@ from .templates import environment
 
 _AHEAD: dict[tuple[Path, str], subprocess.Popen] = {}  # (root, key) -> the process drawing that cover
 _WAITING: dict[subprocess.Popen, str] = {}  # a process of _AHEAD not yet given its markup -> the markup
+_EARLY: dict[Path, subprocess.Popen] = {}  # a process start_early() started, for draw_ahead() to take
 
 
 def cover_key(markup: str, root: Path) -> str:
@@ -51,18 +52,35 @@ def draw_ahead(config: BookConfig, root: Path) -> None:
     markup = environment().get_template("cover.html.j2").render(config=config)
     key = cover_key(markup, root)
     if (root, key) in _AHEAD or cache.read(root, "cover", key) is not None:
+        early = _EARLY.pop(root, None)
+        if early is not None:  # not needed (it is still loading its libraries)
+            early.kill()
+            early.wait()
         return
     for stale in [k for k in _AHEAD if k[0] == root]:  # --watch: a cover the book no longer has
         process = _AHEAD.pop(stale)
         _WAITING.pop(process, None)
         process.kill()
-    # A fresh interpreter running this module (see the end), not a fork of this process, which
-    # may run threads: it reads the markup on stdin and writes the PNG on stdout.
-    process = subprocess.Popen([sys.executable, "-m", "book.cover", str(root.resolve())], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               cwd=Path(__file__).resolve().parent.parent)
-    _AHEAD[(root, key)] = process
+    _AHEAD[(root, key)] = process = _EARLY.pop(root, None) or drawing_process(root)
     _WAITING[process] = markup
+
+
+def start_early(root: Path) -> None:
+    """As a build starts, before it loads its own modules: start draw_ahead()'s process already
+    when the book has no cover cached at all (a first build), so that it loads its libraries while
+    this process loads its own, on a core that is idle then."""
+    folder = root / ".cache" / "cover"
+    if root in _EARLY or (cache.enabled() and folder.is_dir() and any(folder.iterdir())):
+        return
+    _EARLY[root] = drawing_process(root)
+
+
+def drawing_process(root: Path) -> subprocess.Popen:
+    # A fresh interpreter running this module (see the end), not a fork of this process, which
+    # may run threads: it reads the markup on stdin and writes the PNG on stdout; it stops,
+    # drawing nothing, when its stdin closes empty (the build stopped before it was needed).
+    return subprocess.Popen([sys.executable, "-m", "book.cover", str(root.resolve())], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
 
 
 def release(process: subprocess.Popen | None = None) -> None:
