@@ -266,6 +266,9 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
 
 # --- render ---------------------------------------------------------------------------------------
 
+WORDS = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})
+
+
 def snippet_facts(blocks) -> dict:
     """What the later stages need to know of a snippet's blocks, found in one walk:
 
@@ -280,7 +283,8 @@ def snippet_facts(blocks) -> dict:
     def walk(node, note) -> None:
         if isinstance(node, list):
             for item in node:
-                if isinstance(item, (list, dict)):
+                # Most nodes are words and spaces, which hold none of the facts: not walked into.
+                if isinstance(item, list) or (isinstance(item, dict) and item.get("t") not in WORDS):
                     walk(item, note)
         elif isinstance(node, dict):
             kind = node.get("t")
