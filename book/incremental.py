@@ -112,13 +112,28 @@ def recall(root: Path, kind: str, key: str):
     return value
 
 
-def keep(root: Path, kind: str, key: str, value) -> None:
+def keep(root: Path, kind: str, key: str, value, later: bool = False) -> None:
+    """Remember a value, and store it in .cache/; later: at the next flush(), not now."""
     if not cache.enabled():
         return
     if len(MEMORY) > 20_000:  # a long serve session: start afresh rather than grow without end
         MEMORY.clear()
     MEMORY[(root, kind, key)] = value
-    cache.write_json(root, kind, key, value)
+    if later:
+        LATER.setdefault(root, []).append((kind, key, value))
+    else:
+        cache.write_json(root, kind, key, value)
+
+
+# Entries kept in memory, not yet written: a cold build's parse entries (a whole book of JSON to
+# write) are written while pandoc renders, by the checks' flush, not before the render can start.
+LATER: dict[Path, list[tuple[str, str, object]]] = {}
+
+
+def flush(root: Path) -> None:
+    for kind, key, value in LATER.pop(root, []):
+        cache.write_json(root, kind, key, value)
+    cache.flush(root)
 
 
 def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
@@ -146,8 +161,8 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
         for unit in missing:
             div = divs[unit.id]
             entries[unit.id] = {"api": ast["pandoc-api-version"], "div": div, "facts": snippet_facts(div["c"][1])}
-            keep(root, "parse", keys[unit.id], entries[unit.id])
-    cache.flush(root)
+            keep(root, "parse", keys[unit.id], entries[unit.id], later=True)
+    cache.flush(root)  # what was read (written: at the next flush)
     api = entries[units[0].id]["api"] if units else None
     blocks, parsed = [], {}
     for s in snippets:
@@ -256,7 +271,7 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
             if key:
                 keep(root, "check", key, entry)
         results.append(entry)
-    cache.flush(root)
+    flush(root)
     for entry in results:
         report.items.extend(Diagnostic(**d) for d in entry["policy"])
     for entry in results:
@@ -453,6 +468,6 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
             pieces[ids[i]] = found[ids[i]]
             if not warnings:
                 keep(root, "render", keys[i], found[ids[i]])
-        cache.flush(root)
+        flush(root)
     return assemble([(snippet_id, [pieces[unit["id"]] for unit in parsed[snippet_id]["units"]])
                      for snippet_id in snippet_ids]), warnings
