@@ -12,12 +12,13 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import cache
-from .config import BookConfig
-from .templates import environment
+
+if TYPE_CHECKING:  # the drawing process (python -m book.cover) loads no more of the builder than it needs
+    from .config import BookConfig
 
 
 _AHEAD: dict[tuple[Path, str], subprocess.Popen] = {}  # (root, key) -> the process drawing that cover
@@ -26,14 +27,22 @@ _EARLY: dict[Path, subprocess.Popen] = {}  # a process start_early() started, fo
 
 
 def cover_key(markup: str, root: Path) -> str:
+    from importlib.metadata import version
+
     fonts = root / "styles" / "fonts"
     return cache.key("cover", markup, cache.file_key(Path(__file__), root / "styles" / "fonts.css",
                                                      *sorted(fonts.iterdir() if fonts.is_dir() else [])),
                      [version(name) for name in ("weasyprint", "pypdfium2", "pillow")])
 
 
+def cover_markup(config: BookConfig) -> str:
+    from .templates import environment
+
+    return environment().get_template("cover.html.j2").render(config=config)
+
+
 def cover_png(config: BookConfig, root: Path) -> bytes:
-    markup = environment().get_template("cover.html.j2").render(config=config)
+    markup = cover_markup(config)
     key = cover_key(markup, root)
     png = cache.read(root, "cover", key)
     if png is None:
@@ -49,7 +58,7 @@ def cover_png(config: BookConfig, root: Path) -> bytes:
 def draw_ahead(config: BookConfig, root: Path) -> None:
     """Start a process that will draw the cover, unless it is cached or already started; it
     loads its libraries now and draws once release() (or cover_png) gives it the markup."""
-    markup = environment().get_template("cover.html.j2").render(config=config)
+    markup = cover_markup(config)
     key = cover_key(markup, root)
     if (root, key) in _AHEAD or cache.read(root, "cover", key) is not None:
         early = _EARLY.pop(root, None)
