@@ -47,8 +47,6 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=options.quiet) as progress:
         task = progress.add_task("reading and checking the sources", total=None)
-        if "epub" in options.targets:
-            draw_cover_ahead(options.root)
         book = gather(options.root, render_ahead=bool(options.targets))
         require_clean(book.report, options.strict)
         if not options.targets:
@@ -56,6 +54,7 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
                                  f"in {time.perf_counter() - started:.2f} s"]
         progress.update(task, description="rendering HTML with pandoc")
         if "epub" in options.targets:
+            draw_cover_ahead(options.root)  # its key, while pandoc renders (its process started early: cli.py)
             if book.rendering is not None:
                 book.rendering.result()  # pandoc is done with both cores (raises what the render raised)
             from .cover import release
@@ -83,7 +82,9 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
 
 
 def draw_cover_ahead(root: Path) -> None:
-    """A cold build's cover: its process loads WeasyPrint while this one reads the book (book/cover.py)."""
+    """The cover's process (book/cover.py), unless the cover is cached: started now, or taken over
+    from cli.py, which starts it as a first build starts, to load WeasyPrint while this process
+    loads its own modules and reads the book."""
     from .config import load_book_config
     from .cover import draw_ahead
 
