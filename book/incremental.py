@@ -126,7 +126,8 @@ def keep(root: Path, kind: str, key: str, value, later: bool = False) -> None:
 
 
 # Entries kept in memory, not yet written: a cold build's parse entries (a whole book of JSON to
-# write) are written while pandoc renders, by the checks' flush, not before the render can start.
+# write) are written while pandoc renders, by the checks' flush (check_snippets always follows
+# parse: book/pipeline.py), not before the render can start.
 LATER: dict[Path, list[tuple[str, str, object]]] = {}
 
 
@@ -468,6 +469,6 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
             pieces[ids[i]] = found[ids[i]]
             if not warnings:
                 keep(root, "render", keys[i], found[ids[i]])
-        flush(root)
+        cache.flush(root)
     return assemble([(snippet_id, [pieces[unit["id"]] for unit in parsed[snippet_id]["units"]])
                      for snippet_id in snippet_ids]), warnings
