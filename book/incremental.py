@@ -153,7 +153,8 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     missing = [unit for unit in units if unit.id not in entries]
     warnings: list[str] = []
     if missing:
-        runs = in_parallel([(convert.parse, (group,)) for group in halves(missing, [len(u.markdown) for u in missing])])
+        groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
+        runs = in_parallel([(convert.parse, (group,)) for group in groups])
         ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
         warnings = [line for _, lines in runs for line in lines]
         if not clean(ast, missing, warnings, ignored):
@@ -181,16 +182,22 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
 
 
 PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is as quick as two
+# What pandoc's parse spends on a snippet beyond its characters (its div, its blocks), in characters'
+# worth: the book's glossary, people and timeline are a thousand short snippets, and halves of
+# equal characters took pandoc half as long again to parse for the half that held them.
+PARSE_ITEM_COST = 120
 
 
-def halves(items: list, sizes: list[int]) -> list[list]:
+def halves(items: list, sizes: list[int], item_cost: int = 0) -> list[list]:
     """The items in order, as two runs of about equal size when there is enough work and more than
-    one core (a cold build: pandoc runs on one core), else as one."""
-    total = sum(sizes)
-    if total < PARALLEL_FROM or len(items) < 2 or (os.cpu_count() or 1) < 2:
+    one core (a cold build: pandoc runs on one core), else as one; item_cost: what each item costs
+    beyond its size."""
+    if sum(sizes) < PARALLEL_FROM or len(items) < 2 or (os.cpu_count() or 1) < 2:
         return [items]
+    costs = [size + item_cost for size in sizes]
+    total = sum(costs)
     running, middle = 0, 1
-    for middle, size in enumerate(sizes, start=1):
+    for middle, size in enumerate(costs, start=1):
         running += size
         if running >= total / 2:
             break
