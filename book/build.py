@@ -47,8 +47,6 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=options.quiet) as progress:
         task = progress.add_task("reading and checking the sources", total=None)
-        if "epub" in options.targets:
-            draw_cover_ahead(options.root)
         book = gather(options.root, render_ahead=bool(options.targets))
         require_clean(book.report, options.strict)
         if options.preview and book.ast["pandoc-api-version"]:  # --watch, serve: citeproc stays loaded
@@ -60,6 +58,13 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             return book.report, [f"checked {len(book.parts)} parts and {len(book.snippets)} snippets "
                                  f"in {time.perf_counter() - started:.2f} s"]
         progress.update(task, description="rendering HTML with pandoc")
+        if "epub" in options.targets:
+            draw_cover_ahead(options.root)  # its key, while pandoc renders (its process started early: cli.py)
+            if book.rendering is not None:
+                book.rendering.result()  # pandoc is done with both cores (raises what the render raised)
+            from .cover import release
+
+            release()  # the cover, if it is drawn, is drawn now, while this process packs the EPUB
         view = render_view(book)
         results: list[str] = []
         saved_tempdir = tempfile.tempdir
@@ -82,7 +87,9 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
 
 
 def draw_cover_ahead(root: Path) -> None:
-    """A cold build draws the EPUB's cover on the other core while pandoc and the checks run."""
+    """The cover's process (book/cover.py), unless the cover is cached: started now, or taken over
+    from cli.py, which starts it as a first build starts, to load WeasyPrint while this process
+    loads its own modules and reads the book."""
     from .config import load_book_config
     from .cover import draw_ahead
 

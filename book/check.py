@@ -98,8 +98,15 @@ class Context:
     cites_located: dict = field(default_factory=dict)  # citation text -> how many were located
     too_deep: bool = False
 
-    def locate_cite(self, cite: Citation) -> dict:
-        """Line and column of this citation (the n-th of identical ones), at its '@key'."""
+    def cite_seen(self, cite: Citation) -> int:
+        """Count this citation among identical ones (every citation, in order: locate_cite needs
+        the count only for those it is asked to locate, which are few); returns how many came before."""
+        seen = self.cites_located.get((cite.group, cite.key), 0)
+        self.cites_located[(cite.group, cite.key)] = seen + 1
+        return seen
+
+    def locate_cite(self, cite: Citation, seen: int) -> dict:
+        """Line and column of this citation, the one after `seen` identical ones, at its '@key'."""
         where = {"file": self.snippet.file, "line": self.snippet.line}
         tokens = cite.group.split()
         if not tokens or not self.snippet.verbatim:
@@ -108,8 +115,6 @@ class Context:
         found = list(pattern.finditer(self.snippet.as_written))
         if not found:
             return self.locate("@" + cite.key)
-        seen = self.cites_located.get((cite.group, cite.key), 0)
-        self.cites_located[(cite.group, cite.key)] = seen + 1
         match = found[min(seen, len(found) - 1)]
         at = self.snippet.as_written.find("@" + cite.key, match.start(), match.end())
         position = at if at >= 0 else match.start()
@@ -330,22 +335,23 @@ def check_keys(para: Paragraph, ctx: Context) -> None:
             ctx.report.warning("cite.repeat", f"'@{key}' is cited twice in one note; cite it once with all its "
                                f"paragraphs, e.g. [@{key}, paras. 3, 7]", **ctx.locate("@" + key))
         for cite in group:
-            where = ctx.locate_cite(cite)
+            seen = ctx.cite_seen(cite)
             source = ctx.sources.get(cite.key)
             if source is None:
                 ctx.report.error("cite.unknown-key", f"citation key '@{cite.key}' is not in sources/registry.yaml; "
-                                 f"known keys: {', '.join(ctx.sources)}", **where)
+                                 f"known keys: {', '.join(ctx.sources)}", **ctx.locate_cite(cite, seen))
                 continue
             if cite.malformed:
                 ctx.report.error("cite.locator-syntax", f"'{cite.locator_text}' is not a locator; write "
                                  f"'para. N' or 'paras. N, M–K' with paragraph numbers from 1 to "
-                                 f"{len(source.paragraphs)} (python build.py source {cite.key})", **where)
+                                 f"{len(source.paragraphs)} (python build.py source {cite.key})",
+                                 **ctx.locate_cite(cite, seen))
                 continue
             bad = [n for n in cite.paragraphs if source.paragraph(n) is None]
             if bad:
                 ctx.report.error("cite.bad-locator", f"'{cite.key}' has no paragraph {bad[0]} "
                                  f"(it has {len(source.paragraphs)}); see python build.py source {cite.key}",
-                                 **where)
+                                 **ctx.locate_cite(cite, seen))
 
 
 def check_note_labels(snippet: Snippet, report: Report) -> None:

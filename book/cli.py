@@ -60,6 +60,10 @@ def print_diagnostics(items) -> None:
 
 
 def run_once(options: BuildOptions) -> int:
+    if "epub" in options.targets:  # a first build's cover: its process starts before the builder's modules load
+        from .cover import start_early
+
+        start_early(options.root)
     from .build import build  # imported late: WeasyPrint is slow to import
 
     try:

@@ -2,38 +2,53 @@
 
 Drawing it takes as long as packing the rest of the EPUB, so the PNG is cached, keyed by what
 decides it: the filled-in template, the fonts, this code and the libraries' versions. When it is
-not cached, draw_ahead() starts drawing it in a process of its own as the build starts, so that
-it is ready, on the other core, by the time the EPUB is packed.
+not cached, draw_ahead() starts a process of its own as the build starts, which loads WeasyPrint
+while this process reads the book (one core is idle then) and waits; release() hands it the
+cover once pandoc is done with both cores, so that it draws while this process packs the EPUB,
+and the PNG is ready by the time the EPUB needs it.
 """
 from __future__ import annotations
 
 import io
 import subprocess
 import sys
-from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import cache
-from .config import BookConfig
-from .templates import environment
+
+if TYPE_CHECKING:  # the drawing process (python -m book.cover) loads no more of the builder than it needs
+    from .config import BookConfig
 
 
 _AHEAD: dict[tuple[Path, str], subprocess.Popen] = {}  # (root, key) -> the process drawing that cover
+_WAITING: dict[subprocess.Popen, str] = {}  # a process of _AHEAD not yet given its markup -> the markup
+_EARLY: dict[Path, subprocess.Popen] = {}  # a process start_early() started, for draw_ahead() to take
 
 
 def cover_key(markup: str, root: Path) -> str:
+    from importlib.metadata import version
+
     fonts = root / "styles" / "fonts"
     return cache.key("cover", markup, cache.file_key(Path(__file__), root / "styles" / "fonts.css",
                                                      *sorted(fonts.iterdir() if fonts.is_dir() else [])),
                      [version(name) for name in ("weasyprint", "pypdfium2", "pillow")])
 
 
+def cover_markup(config: BookConfig) -> str:
+    from .templates import environment
+
+    return environment().get_template("cover.html.j2").render(config=config)
+
+
 def cover_png(config: BookConfig, root: Path) -> bytes:
-    markup = environment().get_template("cover.html.j2").render(config=config)
+    markup = cover_markup(config)
     key = cover_key(markup, root)
     png = cache.read(root, "cover", key)
     if png is None:
         ahead = _AHEAD.pop((root, key), None)
+        if ahead is not None:
+            release(ahead)
         png = drawn(ahead) if ahead is not None else None
         png = png or draw_cover(markup, root)  # drawn here if the process failed
         cache.write(root, "cover", key, png)
@@ -41,21 +56,53 @@ def cover_png(config: BookConfig, root: Path) -> bytes:
 
 
 def draw_ahead(config: BookConfig, root: Path) -> None:
-    """Start drawing the cover in a process of its own, unless it is cached or already started."""
-    markup = environment().get_template("cover.html.j2").render(config=config)
+    """Start a process that will draw the cover, unless it is cached or already started; it
+    loads its libraries now and draws once release() (or cover_png) gives it the markup."""
+    markup = cover_markup(config)
     key = cover_key(markup, root)
     if (root, key) in _AHEAD or cache.read(root, "cover", key) is not None:
+        early = _EARLY.pop(root, None)
+        if early is not None:  # not needed (it is still loading its libraries)
+            early.kill()
+            early.wait()
         return
     for stale in [k for k in _AHEAD if k[0] == root]:  # --watch: a cover the book no longer has
-        _AHEAD.pop(stale).kill()
+        process = _AHEAD.pop(stale)
+        _WAITING.pop(process, None)
+        process.kill()
+    _AHEAD[(root, key)] = process = _EARLY.pop(root, None) or drawing_process(root)
+    _WAITING[process] = markup
+
+
+def start_early(root: Path) -> None:
+    """As a build starts, before it loads its own modules: start draw_ahead()'s process already
+    when the book has no cover cached at all (a first build), so that it loads its libraries while
+    this process loads its own, on a core that is idle then."""
+    folder = root / ".cache" / "cover"
+    if root in _EARLY or (cache.enabled() and folder.is_dir() and any(folder.iterdir())):
+        return
+    _EARLY[root] = drawing_process(root)
+
+
+def drawing_process(root: Path) -> subprocess.Popen:
     # A fresh interpreter running this module (see the end), not a fork of this process, which
-    # may run threads: it reads the markup on stdin and writes the PNG on stdout.
-    process = subprocess.Popen([sys.executable, "-m", "book.cover", str(root.resolve())], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               cwd=Path(__file__).resolve().parent.parent)
-    process.stdin.write(markup.encode("utf-8"))  # a few kilobytes: within the pipe's buffer
-    process.stdin.close()
-    _AHEAD[(root, key)] = process
+    # may run threads: it reads the markup on stdin and writes the PNG on stdout; it stops,
+    # drawing nothing, when its stdin closes empty (the build stopped before it was needed).
+    return subprocess.Popen([sys.executable, "-m", "book.cover", str(root.resolve())], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+
+
+def release(process: subprocess.Popen | None = None) -> None:
+    """Let a process started by draw_ahead() draw (every waiting one, without an argument)."""
+    for waiting in [process] if process is not None else list(_WAITING):
+        markup = _WAITING.pop(waiting, None)
+        if markup is None:
+            continue
+        try:
+            waiting.stdin.write(markup.encode("utf-8"))  # a few kilobytes: within the pipe's buffer
+            waiting.stdin.close()
+        except OSError:  # it died: drawn() finds no PNG, and cover_png() draws the cover itself
+            pass
 
 
 def drawn(process: subprocess.Popen) -> bytes | None:
@@ -84,5 +131,15 @@ def draw_cover(markup: str, root: Path) -> bytes:
     return out.getvalue()
 
 
+def draw_when_given(root: Path) -> None:
+    """draw_ahead()'s process: load the libraries, then wait for the markup (none: not needed)."""
+    import pypdfium2  # noqa: F401 - loaded while the build reads the book, before the markup comes
+    import weasyprint  # noqa: F401
+
+    markup = sys.stdin.buffer.read().decode("utf-8")
+    if markup:
+        sys.stdout.buffer.write(draw_cover(markup, root))
+
+
 if __name__ == "__main__":  # draw_ahead(): python -m book.cover ROOT < markup > png
-    sys.stdout.buffer.write(draw_cover(sys.stdin.buffer.read().decode("utf-8"), Path(sys.argv[1])))
+    draw_when_given(Path(sys.argv[1]))

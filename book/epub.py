@@ -185,7 +185,9 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
                                     content=(root / "styles" / "fonts" / name).read_bytes()))
     book.add_item(epub.EpubItem(uid="font-licence", file_name=FONT_LICENCE[1], media_type="text/plain",
                                 content=(root / "styles" / "fonts" / FONT_LICENCE[0]).read_bytes()))
-    book.set_cover("images/cover.png", cover_png(config, root), create_page=False)
+    # The cover's picture goes in last (below), so that a cover drawn by its own process while
+    # this one works (book/cover.py) is waited for as late as can be; the item keeps its place.
+    book.set_cover("images/cover.png", b"", create_page=False)
 
     pages = pages_of(view, page_map)
     # Notes, page markers, roles, links and pictures, file by file (remembered in --watch).
@@ -213,6 +215,7 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
                   {"type": "glossary", "href": "glossary.xhtml", "title": "Glossary"},
                   {"type": "index", "href": "index.xhtml", "title": "Index"}]
 
+    book.get_item_with_id("cover-img").content = cover_png(config, root)
     modified = dt.datetime.combine(config.date, dt.time(12))
     writer = FilesWriter(None, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                       "landmark_title": "Landmarks", "epub3_pages": False})

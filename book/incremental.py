@@ -131,13 +131,29 @@ def recall(root: Path, kind: str, key: str):
     return value
 
 
-def keep(root: Path, kind: str, key: str, value) -> None:
+def keep(root: Path, kind: str, key: str, value, later: bool = False) -> None:
+    """Remember a value, and store it in .cache/; later: at the next flush(), not now."""
     if not cache.enabled():
         return
     if len(MEMORY) > 20_000:  # a long serve session: start afresh rather than grow without end
         MEMORY.clear()
     MEMORY[(root, kind, key)] = value
-    cache.write_json(root, kind, key, value)
+    if later:
+        LATER.setdefault(root, []).append((kind, key, value))
+    else:
+        cache.write_json(root, kind, key, value)
+
+
+# Entries kept in memory, not yet written: a cold build's parse entries (a whole book of JSON to
+# write) are written while pandoc renders, by the checks' flush (check_snippets always follows
+# parse: book/pipeline.py), not before the render can start.
+LATER: dict[Path, list[tuple[str, str, object]]] = {}
+
+
+def flush(root: Path) -> None:
+    for kind, key, value in LATER.pop(root, []):
+        cache.write_json(root, kind, key, value)
+    cache.flush(root)
 
 
 def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tuple[dict, list[str], dict]:
@@ -156,7 +172,8 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     missing = [unit for unit in units if unit.id not in entries]
     warnings: list[str] = []
     if missing:
-        runs = in_parallel([(convert.parse, (group,)) for group in halves(missing, [len(u.markdown) for u in missing])])
+        groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
+        runs = in_parallel([(convert.parse, (group,)) for group in groups])
         ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
         warnings = [line for _, lines in runs for line in lines]
         if not clean(ast, missing, warnings, ignored):
@@ -165,8 +182,8 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
         for unit in missing:
             div = divs[unit.id]
             entries[unit.id] = {"api": ast["pandoc-api-version"], "div": div, "facts": snippet_facts(div["c"][1])}
-            keep(root, "parse", keys[unit.id], entries[unit.id])
-    cache.flush(root)
+            keep(root, "parse", keys[unit.id], entries[unit.id], later=True)
+    cache.flush(root)  # what was read (written: at the next flush)
     api = entries[units[0].id]["api"] if units else None
     blocks, parsed = [], {}
     for s in snippets:
@@ -184,16 +201,22 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
 
 
 PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is as quick as two
+# What pandoc's parse spends on a snippet beyond its characters (its div, its blocks), in characters'
+# worth: the book's glossary, people and timeline are a thousand short snippets, and halves of
+# equal characters took pandoc half as long again to parse for the half that held them.
+PARSE_ITEM_COST = 120
 
 
-def halves(items: list, sizes: list[int]) -> list[list]:
+def halves(items: list, sizes: list[int], item_cost: int = 0) -> list[list]:
     """The items in order, as two runs of about equal size when there is enough work and more than
-    one core (a cold build: pandoc runs on one core), else as one."""
-    total = sum(sizes)
-    if total < PARALLEL_FROM or len(items) < 2 or (os.cpu_count() or 1) < 2:
+    one core (a cold build: pandoc runs on one core), else as one; item_cost: what each item costs
+    beyond its size."""
+    if sum(sizes) < PARALLEL_FROM or len(items) < 2 or (os.cpu_count() or 1) < 2:
         return [items]
+    costs = [size + item_cost for size in sizes]
+    total = sum(costs)
     running, middle = 0, 1
-    for middle, size in enumerate(sizes, start=1):
+    for middle, size in enumerate(costs, start=1):
         running += size
         if running >= total / 2:
             break
@@ -275,7 +298,7 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
             if key:
                 keep(root, "check", key, entry)
         results.append(entry)
-    cache.flush(root)
+    flush(root)
     for entry in results:
         report.items.extend(Diagnostic(**d) for d in entry["policy"])
     for entry in results:
@@ -284,6 +307,9 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
 
 
 # --- render ---------------------------------------------------------------------------------------
+
+WORDS = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})
+
 
 def snippet_facts(blocks) -> dict:
     """What the later stages need to know of a snippet's blocks, found in one walk:
@@ -299,7 +325,8 @@ def snippet_facts(blocks) -> dict:
     def walk(node, note) -> None:
         if isinstance(node, list):
             for item in node:
-                if isinstance(item, (list, dict)):
+                # Most nodes are words and spaces, which hold none of the facts: not walked into.
+                if isinstance(item, list) or (isinstance(item, dict) and item.get("t") not in WORDS):
                     walk(item, note)
         elif isinstance(node, dict):
             kind = node.get("t")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import multiprocessing
+import os
 import posixpath
 import re
 import zipfile
@@ -30,6 +32,7 @@ from .memo import Memo
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = f"{{{OPS}}}type"
+SPAN = f"{{{XHTML}}}span"
 
 # A new block starts a new paragraph number.
 BLOCKS = {"address", "article", "aside", "blockquote", "caption", "dd", "details", "div", "dl", "dt",
@@ -92,17 +95,19 @@ class Spanner:
         self.recent = ""  # the current block's text so far, for abbreviations across elements
         self.count = 0
 
-    def span(self, text: str | None = None):
+    def span(self, parent, text: str | None = None):
+        """A new span, made in parent's document (an element made on its own would bring a
+        document of its own, to be merged when it is inserted: most of the cost)."""
         if self.new_block:
             self.paragraph, self.sentence, self.new_block = self.paragraph + 1, 0, False
         self.sentence += 1
         self.count += 1
-        span = etree.Element(f"{{{XHTML}}}span", {"class": "koboSpan", "id": f"kobo.{self.paragraph}.{self.sentence}"})
+        span = parent.makeelement(SPAN, {"class": "koboSpan", "id": f"kobo.{self.paragraph}.{self.sentence}"})
         span.text = text
         return span
 
-    def spans_for(self, text: str) -> list:
-        spans = [self.span(piece) for piece in split_sentences(text, self.recent)]
+    def spans_for(self, parent, text: str) -> list:
+        spans = [self.span(parent, piece) for piece in split_sentences(text, self.recent)]
         self.recent = (self.recent + text)[-60:]
         return spans
 
@@ -113,7 +118,7 @@ class Spanner:
             self.new_block, self.recent = True, ""
         children = list(element)
         if element.text and element.text.strip():
-            for index, span in enumerate(self.spans_for(element.text)):
+            for index, span in enumerate(self.spans_for(element, element.text)):
                 element.insert(index, span)
             element.text = None
         for child in children:
@@ -121,7 +126,7 @@ class Spanner:
             if child_name == "img" and name != "picture":
                 self.new_block = True  # a picture is a stop of its own, as in Kobo's kepubs
                 tail, child.tail = child.tail, None
-                holder = self.span()
+                holder = self.span(element)
                 element.replace(child, holder)
                 holder.append(child)
                 holder.tail, child = tail, holder
@@ -129,7 +134,7 @@ class Spanner:
                 self.walk(child, child_name)
             if child.tail and child.tail.strip():
                 position = element.index(child) + 1
-                for offset, span in enumerate(self.spans_for(child.tail)):
+                for offset, span in enumerate(self.spans_for(element, child.tail)):
                     element.insert(position + offset, span)
                 child.tail = None
         if block:
@@ -152,19 +157,30 @@ def kobo_document(data: bytes) -> tuple[bytes, int]:
     """One XHTML content document made Kobo's way, and its number of spans; as it was if it has no prose."""
     root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     body = root.find(f"{{{XHTML}}}body")
-    if body is None or body.xpath(".//*[contains(concat(' ', @class, ' '), ' koboSpan ')]"):
+    # Words the markup cannot hold unless its bytes do (or a character reference spells them):
+    # a search of the bytes spares a search of the tree.
+    spelled = b"&#" in data
+    if body is None or ((b"koboSpan" in data or spelled)
+                        and body.xpath(".//*[contains(concat(' ', @class, ' '), ' koboSpan ')]")):
         return data, 0
-    if body.xpath(".//*[contains(concat(' ', @epub:type, ' '), ' cover ')]", namespaces={"epub": OPS}):
+    typed = body.xpath(".//*[@epub:type]", namespaces={"epub": OPS})  # the walk adds no epub:type
+    if any(has_token(element.get(EPUB_TYPE), "cover") for element in typed):
         return data, 0  # a picture: nothing to read
     spanner = Spanner()
     spanner.walk(body)
     if not spanner.count:
         return data, 0
-    for call in body.xpath(".//*[contains(concat(' ', @epub:type, ' '), ' noteref ')]", namespaces={"epub": OPS}):
+    for call in [element for element in typed if has_token(element.get(EPUB_TYPE), "noteref")]:
         call.set(EPUB_TYPE, call.get(EPUB_TYPE) + " endnote")
-    if not body.xpath(".//*[@id = 'book-columns' or @id = 'book-inner']"):
+    if not ((b"book-columns" in data or b"book-inner" in data or spelled)  # the walk adds only kobo.* ids
+            and body.xpath(".//*[@id = 'book-columns' or @id = 'book-inner']")):
         wrap_body(body)
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True), spanner.count
+
+
+def has_token(value: str, token: str) -> bool:
+    """XPath's contains(concat(' ', value, ' '), ' token '): the token between spaces."""
+    return f" {token} " in f" {value} "
 
 
 _DONE = Memo(32 << 20, lambda done: len(done[0]))  # --watch: an edit changes one document; the others are done
@@ -200,12 +216,75 @@ def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     """The kepub made from an EPUB archive's bytes, and the number of sentence spans in it."""
     files, stamp = unpacked(data)
     documents = content_documents(files)
+    names = [name for name in files if name in documents]
     spans = 0
-    for name in files:
-        if name in documents:
-            files[name], count = kobo_document_once(files[name])
-            spans += count
+    for name, (done, count) in zip(names, kobo_documents([files[name] for name in names])):
+        files[name] = done
+        spans += count
     return repack(files, dt.date(*stamp[:3])), spans  # the EPUB's own fixed date, so both carry the same
+
+
+PARALLEL_FROM = 300_000  # bytes of XHTML to transform below which a second process does not pay
+
+
+def kobo_documents(documents: list[bytes]) -> list[tuple[bytes, int]]:
+    """kobo_document_once of each document. A cold build has the whole book to do, and nothing
+    else to do on the other core by then: a forked process does about half of the documents."""
+    keys = [hashlib.sha256(data).digest() for data in documents]
+    done: list = [_DONE.lookup(key) for key in keys]
+    missing = [index for index, value in enumerate(done) if value is None]
+    theirs = other_half(missing, [len(documents[index]) for index in missing])
+    worker = Worker([documents[index] for index in theirs]) if theirs else None
+    for index in missing:
+        if index not in theirs:
+            done[index] = kobo_document(documents[index])
+    results = worker.results() if worker else []
+    for index, result in zip(theirs, results):
+        done[index] = result
+    for index in missing:
+        done[index] = done[index] or kobo_document(documents[index])  # the worker failed: done here
+        _DONE.keep(keys[index], done[index])
+    return done
+
+
+def other_half(indexes: list[int], sizes: list[int]) -> list[int]:
+    """The indexes (about half the bytes) another process should do; none if it would not pay."""
+    if sum(sizes) < PARALLEL_FROM or len(indexes) < 2 or (os.cpu_count() or 1) < 2:
+        return []
+    ours, theirs, balance = [], [], 0
+    for index, size in sorted(zip(indexes, sizes), key=lambda pair: -pair[1]):  # largest first, to the lighter side
+        (ours if balance <= 0 else theirs).append(index)
+        balance += size if balance <= 0 else -size
+    return sorted(theirs)
+
+
+class Worker:
+    """kobo_document of some documents in a forked process (no start-up: it has this one's modules)."""
+
+    def __init__(self, documents: list[bytes]) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, theirs = context.Pipe(duplex=False)
+        self.process = context.Process(target=_transform, args=(theirs, os.getpid(), documents), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def results(self) -> list[tuple[bytes, int]]:
+        """Its results, or [] if it failed (the caller then does the documents itself)."""
+        try:
+            results = self.connection.recv()
+        except (EOFError, OSError):
+            results = []
+        self.connection.close()
+        self.process.join()
+        return results
+
+
+def _transform(connection, parent: int, documents: list[bytes]) -> None:
+    from .processes import die_with_parent
+
+    die_with_parent(parent)
+    connection.send([kobo_document(data) for data in documents])
+    connection.close()
 
 
 def unpacked(data: bytes) -> tuple[dict[str, bytes], tuple]:

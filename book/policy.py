@@ -75,10 +75,11 @@ def check_policy(snippet: Snippet, blocks: list, report: Report) -> None:
         report.error(code, message, **locate(snippet, needle))
 
     stack = [blocks]  # a stack, not recursion: the AST of hostile input can be very deep
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(reversed(node))
+        node = pop()
+        if isinstance(node, list):  # JSON's lists: most of them hold inlines, mostly leaves, skipped here
+            extend([item for item in reversed(node) if type(item) is not dict or item.get("t") not in LEAVES])
             continue
         if not isinstance(node, dict) or "t" not in node:
             continue
