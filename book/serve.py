@@ -1,13 +1,17 @@
-"""python build.py serve: the web edition on 127.0.0.1, rebuilt on every save, the page reloaded.
+"""python build.py serve: the web edition on 127.0.0.1, rebuilt on every save, the open page updated.
 
 A small threaded HTTP server sends the built site, adding one script to each HTML page it
 serves (styles/web/serve.js; the files in dist/ are left as built). That script listens to
-server-sent events: "reload" after a good build; "failed" with the file:line messages after a
-bad one, shown over the page, which stays the last good one since a failed build changes nothing.
+server-sent events: "update" (the new page's body replaces the old) or "reload" after a good
+build; "failed" with the file:line messages after a bad one, shown over the page, which stays
+the last good one since a failed build changes nothing. The styles, scripts and fonts are sent
+with a hash of their content, so that a reload asks for them but gets them again only if changed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import signal
 import threading
 import time
@@ -47,18 +51,46 @@ class Events:
             self.condition.notify_all()
 
 
+class ContentTags:
+    """The files served and a hash of each one's content, worked out again only when the file changes."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.known: dict[Path, tuple[tuple, str]] = {}  # file -> (its inode, time and size; its tag)
+
+    def read(self, local: Path) -> tuple[bytes, str]:
+        with open(local, "rb") as file:  # stat and content of the one file opened, even if replaced meanwhile
+            before = os.fstat(file.fileno())
+            data = file.read()
+            after = os.fstat(file.fileno())
+        stamp = (before.st_ino, before.st_mtime_ns, before.st_size)
+        with self.lock:
+            known = self.known.get(local)
+        if known is not None and known[0] == stamp and len(data) == before.st_size:
+            return data, known[1]
+        tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        if stamp == (after.st_ino, after.st_mtime_ns, after.st_size):  # not rewritten while read
+            with self.lock:
+                self.known[local] = (stamp, tag)
+        return data, tag
+
+
 class Handler(SimpleHTTPRequestHandler):
     events: Events
     client: bytes
+    tags: ContentTags
+    cacheable = False
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass  # the console is for the build's messages
 
     def end_headers(self):
-        self.send_header("Cache-Control", "no-store")
+        if not self.cacheable:
+            self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
     def do_GET(self):
+        self.cacheable = False
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if path == EVENTS:
             return self.stream_events()
@@ -70,7 +102,34 @@ class Handler(SimpleHTTPRequestHandler):
         if local.suffix == ".html" and local.is_file():
             page = local.read_bytes().replace(b"</body>", f'<script src="{CLIENT}"></script>\n</body>'.encode(), 1)
             return self.send_bytes(page, "text/html; charset=utf-8")
+        if local.is_file():
+            return self.send_asset(local)
         return super().do_GET()
+
+    def send_asset(self, local: Path) -> None:
+        """A file as the browser may keep it: asked again on every load (no-cache), but answered "not
+        modified" while its content is the same, so that a reload after a save does not fetch the
+        fonts (2 MB) and the search data again. The tag is the content's hash, not the time, since
+        every build writes every file anew."""
+        try:
+            data, tag = self.tags.read(local)
+        except OSError:
+            return self.send_error(404, "File not found")
+        self.cacheable = True
+        wanted = [t.strip() for t in self.headers.get("If-None-Match", "").split(",")]
+        if tag in wanted:
+            self.send_response(304)
+            self.send_header("ETag", tag)
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(local)))
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", tag)
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(data)
 
     def send_bytes(self, data: bytes, kind: str) -> None:
         self.send_response(200)
@@ -104,8 +163,10 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
 
-def build_once(options, console: Console, events: Events, site: Path | None = None) -> bool:
-    """Build, then tell the open pages to reload."""
+def build_once(options, console: Console, events: Events, site: Path | None = None,
+               kind: str = "reload") -> bool:
+    """Build, then tell the open pages to show the new site: "update" (the new page's body in
+    place of the old) or "reload" (the whole page: after a change of the styles)."""
     from .build import build
     from .cli import print_diagnostics
 
@@ -119,7 +180,7 @@ def build_once(options, console: Console, events: Events, site: Path | None = No
         return False
     print_diagnostics(report.items)
     console.print(f"rebuilt the web edition in {time.perf_counter() - started:.2f} s", markup=False)
-    events.publish("reload")
+    events.publish(kind)
     return True
 
 
@@ -137,7 +198,7 @@ def serve(options, port: int, console: Console) -> int:
         return 1
     site.mkdir(parents=True, exist_ok=True)
     client = (root / "styles" / "web" / "serve.js").read_bytes()
-    handler = type("BookHandler", (Handler,), {"events": events, "client": client})
+    handler = type("BookHandler", (Handler,), {"events": events, "client": client, "tags": ContentTags()})
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(site)))
     except OSError as exc:
@@ -163,7 +224,8 @@ def serve(options, port: int, console: Console) -> int:
                 console.print("copied the web edition's styles and scripts", markup=False)
                 events.publish("reload")
                 continue
-            build_once(options, console, events, site)
+            restyled = any(name.startswith("styles/") for name in names)
+            build_once(options, console, events, site, "reload" if restyled else "update")
     except KeyboardInterrupt:
         pass
     finally:

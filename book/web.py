@@ -18,13 +18,14 @@ from pathlib import Path
 from lxml import html
 
 from .diagnostics import Report
-from .epub import embed_images, resolve_links
-from .epub_pages import insert_page_markers
-from .html import inner_html, note_content, note_paragraphs, note_refs, remove_keeping_tail
+from .epub_render import rendered
+from .html import note_content, note_paragraphs, note_refs, remove_keeping_tail
+from .memo import Memo
 from . import pagemap
 from .model import BACK_MATTER, BookView
 from .pagemap import PAGE_SOURCE, PageMap, one_per_page
 from .templates import MANY_PAGES, environment, index_groups
+from .web_files import work_pages
 from .web_search import DATA_FILE, search_records, search_script
 
 ASSETS = ("web.css", "web.js", "search.js", "icon.svg", "vendor/minisearch.js", "vendor/minisearch-LICENSE.txt")
@@ -53,19 +54,21 @@ def template_context(view: BookView, page_map: PageMap) -> dict:
                 interactive=True)  # the self-check questions answer back (templates/selfcheck.html.j2)
 
 
-def pages_of(view: BookView, page_map: PageMap) -> list[WebPage]:
+def pages_of(view: BookView, page_map: PageMap, context: dict | None = None) -> list[WebPage]:
+    """The site's pages, their bodies rendered from the templates (remembered in serve: book/epub_render.py)."""
     env = environment()
-    context = template_context(view, page_map)
-    part = env.get_template("web/part.html.j2")
+    context = context or template_context(view, page_map)
     pages = [WebPage("index.html", "Title page and contents",
-                     env.get_template("web/home.html.j2").render(back=back_pages(), **context), "home",
+                     rendered(env, "web/home.html.j2", dict(context, back=back_pages()), page_map), "home",
                      searchable=False)]  # the title page and contents: every result would be there too
-    pages += [WebPage(f"{p.slug}.html", p.title, part.render(part=p, **context), "front") for p in view.front]
-    pages += [WebPage(f"chapter-{p.number}.html", f"{p.number}. {p.title}", part.render(part=p, **context), "chapter")
+    pages += [WebPage(f"{p.slug}.html", p.title, rendered(env, "web/part.html.j2", dict(context, part=p), page_map),
+                      "front") for p in view.front]
+    pages += [WebPage(f"chapter-{p.number}.html", f"{p.number}. {p.title}",
+                      rendered(env, "web/part.html.j2", dict(context, part=p), page_map), "chapter")
               for p in view.chapters]
     for item in BACK_MATTER:
         pages.append(WebPage(f"{FILE_OF_BACK.get(item['id'], item['id'])}.html", item["title"],
-                             env.get_template(f"{item['id']}.html.j2").render(**context), "back",
+                             rendered(env, f"{item['id']}.html.j2", context, page_map), "back",
                              searchable=item["id"] != "index"))
     return pages
 
@@ -75,73 +78,87 @@ def back_pages() -> list[dict]:
     return [{"file": f"{FILE_OF_BACK.get(i['id'], i['id'])}.html", "title": i["title"]} for i in BACK_MATTER] + extra
 
 
-def place_notes(pages: list[WebPage], view: BookView) -> dict[str, html.HtmlElement]:
-    """Per page: number the notes 1, 2, …; each note follows its call, as a margin note or pop-up.
+def place_notes(root: html.HtmlElement, file_name: str, view: BookView) -> None:
+    """One page's notes, numbered 1, 2, …; each note follows its call, as a margin note or pop-up.
 
     The call and the note are marked as the EPUB marks them (noteref, class "notes") so that the
     page-break alignment skips them, as the print edition sets notes apart from the text."""
-    trees = {}
-    for page in pages:
-        root = html.fragment_fromstring(page.body, create_parent="div")
-        stem = page.file_name.removesuffix(".html")
-        for number, ref in enumerate(note_refs(root), start=1):
-            note = note_content(view.notes, ref)
-            call = html.Element("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
-                                      "class": "noteref", "role": "doc-noteref",
-                                      "aria-label": f"Note {number}"})
-            call.text = str(number)
-            sup = html.Element("sup", {"epub:type": "noteref"})
-            sup.append(call)
-            aside = html.Element("span", {"id": f"{stem}-note-{number}", "class": "sidenote notes",
-                                          "role": "doc-footnote"})
-            back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number",
-                                      "aria-label": f"Back to the text of note {number}"})
-            back.text = f"{number}."
-            aside.append(back)
-            for paragraph in note_paragraphs(note):
-                paragraph.tag = "span"
-                paragraph.set("class", "note-para")
-                aside.append(paragraph)
-            aside.tail = ref.tail
-            ref.getparent().replace(ref, sup)
-            sup.addnext(aside)
-        trees[page.file_name] = root
-    return trees
+    stem = file_name.removesuffix(".html")
+    for number, ref in enumerate(note_refs(root), start=1):
+        note = note_content(view.notes, ref)
+        call = html.Element("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
+                                  "class": "noteref", "role": "doc-noteref",
+                                  "aria-label": f"Note {number}"})
+        call.text = str(number)
+        sup = html.Element("sup", {"epub:type": "noteref"})
+        sup.append(call)
+        aside = html.Element("span", {"id": f"{stem}-note-{number}", "class": "sidenote notes",
+                                      "role": "doc-footnote"})
+        back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number",
+                                  "aria-label": f"Back to the text of note {number}"})
+        back.text = f"{number}."
+        aside.append(back)
+        for paragraph in note_paragraphs(note):
+            paragraph.tag = "span"
+            paragraph.set("class", "note-para")
+            aside.append(paragraph)
+        aside.tail = ref.tail
+        ref.getparent().replace(ref, sup)
+        sup.addnext(aside)
 
 
-def web_markup(trees: dict[str, html.HtmlElement], view: BookView) -> list[dict]:
+def number_paragraphs(root: html.HtmlElement, file_name: str) -> None:
+    """An id for each block a search result can open at (the notes' paragraphs are not results)."""
+    stem = file_name.removesuffix(".html")
+    counter = 0
+    for element in root.iter(*PARAGRAPHS):
+        if element.get("id") is None and not element.xpath("ancestor::*[contains(@class, 'sidenote')]"):
+            counter += 1
+            element.set("id", f"{stem}-p{counter}")
+
+
+def web_markup(root: html.HtmlElement, file_name: str, definitions: dict[str, str]) -> None:
     """The EPUB's attributes become the web's; ids for paragraphs; glossary tooltips."""
-    definitions = {t.id: definition_text(t.definition) for t in view.terms}
-    for file_name, root in trees.items():
-        stem = file_name.removesuffix(".html")
-        for element in root.iter():
-            if not isinstance(element.tag, str):
-                continue
-            kind = element.attrib.pop("epub:type", None)
-            if kind == "pagebreak":  # role doc-pagebreak is for e-books; axe refuses it on a web page's span
-                label = element.attrib.pop("aria-label")
-                del element.attrib["role"]
-                element.set("class", "pagebreak")
-                element.set("data-page", label)
-                element.set("title", f"Page {label} of the A4 print edition")
-        counter = 0
-        for element in root.iter(*PARAGRAPHS):
-            if element.get("id") is None and not element.xpath("ancestor::*[contains(@class, 'sidenote')]"):
-                counter += 1
-                element.set("id", f"{stem}-p{counter}")
-        for number, link in enumerate(root.xpath('.//a[contains(concat(" ", @class, " "), " gloss ")]'), 1):
-            term = link.get("href", "").rpartition("#term-")[2]
-            if term not in definitions:
-                continue
-            tip_id = f"{stem}-tip-{number}"
-            wrap = html.Element("span", {"class": "gloss-wrap"})
-            tip = html.Element("span", {"class": "gloss-tip", "role": "tooltip", "id": tip_id})
-            tip.text = definitions[term]
-            link.set("aria-describedby", tip_id)
-            link.addprevious(wrap)
-            wrap.tail, link.tail = link.tail, None
-            wrap.append(link)
-            wrap.append(tip)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        kind = element.attrib.pop("epub:type", None)
+        if kind == "pagebreak":  # role doc-pagebreak is for e-books; axe refuses it on a web page's span
+            label = element.attrib.pop("aria-label")
+            del element.attrib["role"]
+            element.set("class", "pagebreak")
+            element.set("data-page", label)
+            element.set("title", f"Page {label} of the A4 print edition")
+    number_paragraphs(root, file_name)
+    for tip_id, link, term in glossed(root, file_name, definitions):
+        wrap = html.Element("span", {"class": "gloss-wrap"})
+        tip = html.Element("span", {"class": "gloss-tip", "role": "tooltip", "id": tip_id})
+        tip.text = definitions[term]
+        link.set("aria-describedby", tip_id)
+        link.addprevious(wrap)
+        wrap.tail, link.tail = link.tail, None
+        wrap.append(link)
+        wrap.append(tip)
+
+
+def glossed(root: html.HtmlElement, file_name: str, definitions: dict[str, str]) -> list:
+    """The glossary links that get a tooltip: (the tooltip's id, the link, the term)."""
+    stem = file_name.removesuffix(".html")
+    found = []
+    for number, link in enumerate(root.xpath('.//a[contains(concat(" ", @class, " "), " gloss ")]'), 1):
+        term = link.get("href", "").rpartition("#term-")[2]
+        if term in definitions:
+            found.append((f"{stem}-tip-{number}", link, term))
+    return found
+
+
+def tooltip_ids(root: html.HtmlElement, file_name: str, definitions: dict[str, str]) -> list[str]:
+    return [tip_id for tip_id, _, _ in glossed(root, file_name, definitions)]
+
+
+def definitions_of(view: BookView) -> dict[str, str]:
+    """Each glossary term's id -> its definition as a tooltip's text."""
+    return {t.id: _DEFINITIONS.get(t.definition or "", lambda: definition_text(t.definition)) for t in view.terms}
 
 
 def definition_text(definition: str) -> str:
@@ -155,18 +172,13 @@ def definition_text(definition: str) -> str:
 def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, folder: Path) -> int:
     """The site, written into folder (created, must not exist). Returns the number of files."""
     env = environment()
-    pages = pages_of(view, page_map)
-    trees = place_notes(pages, view)
-    insert_page_markers(trees, page_map)
-    web_markup(trees, view)
     context = template_context(view, page_map)
-    search_page = WebPage("search.html", "Search", env.get_template("web/search.html.j2").render(**context),
-                          "search", searchable=False)
-    pages.append(search_page)
-    trees[search_page.file_name] = html.fragment_fromstring(search_page.body, create_parent="div")
-    resolve_links(trees)
+    pages = pages_of(view, page_map, context)
+    pages.append(WebPage("search.html", "Search", env.get_template("web/search.html.j2").render(**context),
+                         "search", searchable=False))
+    # Notes, page markers, tooltips, links and pictures, page by page (remembered in serve).
+    finished, images = work_pages(pages, view, page_map, root, report)
     folder.mkdir(parents=True)
-    images = embed_images(trees, root, view, report)
     if images:
         (folder / "images").mkdir()
         for name, data in images:
@@ -174,20 +186,17 @@ def write_site(view: BookView, root: Path, report: Report, page_map: PageMap, fo
 
     shell = env.get_template("web/page.html.j2")
     contents = [(p.file_name, p.title, p.kind) for p in pages]
-    order = pages
-    for position, page in enumerate(pages):
-        sections = [(h.get("id"), h.text_content().strip())
-                    for h in trees[page.file_name].xpath('.//div[@class="chapter-body"]/h2[@id]')]
+    for position, (page, done) in enumerate(zip(pages, finished)):
         markup = shell.render(
-            config=view.config, page=page, body=inner_html(trees[page.file_name]), contents=contents,
-            sections=sections,
-            previous=order[position - 1] if position else None,
-            next=order[position + 1] if position + 1 < len(order) else None,
+            config=view.config, page=page, body=done.content, contents=contents, sections=done.sections,
+            previous=pages[position - 1] if position else None,
+            next=pages[position + 1] if position + 1 < len(pages) else None,
             page_source=PAGE_SOURCE)
         (folder / page.file_name).write_text(markup, encoding="utf-8")
 
     write_assets(root, folder)
-    (folder / "assets" / DATA_FILE).write_text(search_script(search_records(pages, trees)), encoding="utf-8")
+    records = search_records([done.records for page, done in zip(pages, finished) if page.searchable])
+    (folder / "assets" / DATA_FILE).write_text(search_script(records), encoding="utf-8")
     return sum(1 for p in folder.rglob("*") if p.is_file())
 
 
@@ -249,6 +258,7 @@ def preview_page_map(view: BookView, root: Path) -> PageMap | None:
     return None
 
 
+_DEFINITIONS = Memo(1 << 20)  # a definition's HTML -> its tooltip's text
 _PREVIEW_MAPS: dict[Path, PageMap] = {}  # root -> the page map a serve or --watch process keeps using
 
 

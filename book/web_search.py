@@ -11,7 +11,6 @@ import json
 
 from lxml import etree, html
 
-from .memo import Memo
 
 # The blocks a result can open at; a block inside another (a <p> in an <li>) is its own record.
 # Headings are not results: each paragraph carries its section's heading, to say where it stands.
@@ -44,18 +43,10 @@ def block_text(element: html.HtmlElement, blocks: set) -> str:
     return " ".join("".join(parts).split())
 
 
-_PAGES = Memo(16 * 1024 * 1024, lambda records: sum(len(r["text"]) for r in records))  # serve: an edit
-# changes one page; the others' records are known
-
-
-def search_records(pages, trees: dict[str, html.HtmlElement]) -> list[dict]:
-    """Per searchable page, in reading order: every block with an id and words of its own."""
+def search_records(pages: list[list[dict]]) -> list[dict]:
+    """The searchable pages' records (page_records), in reading order, numbered through the book."""
     records = []
-    for page in pages:
-        if not page.searchable:
-            continue
-        tree = trees[page.file_name]
-        own = _PAGES.get((page.file_name, page.title, html.tostring(tree)), lambda: page_records(page, tree))
+    for own in pages:
         records += [{"id": len(records) + number, **record} for number, record in enumerate(own)]
     return records
 

@@ -1,5 +1,8 @@
-/* Only for `python build.py serve` (not shipped with the site): reload the page when the book
-   is rebuilt; show a failed build's messages over the page, which stays usable beneath them. */
+/* Only for `python build.py serve` (not shipped with the site): show the rebuilt page after a
+   save; show a failed build's messages over the page, which stays usable beneath them.
+   After an edit of the text ("update") the new page's body takes the old one's place, with no
+   reload: the styles, scripts and fonts stay as they are, and so does the place read. After an
+   edit of the styles ("reload"), or where the new page's head differs, the page is reloaded. */
 (function () {
   "use strict";
   var overlay = null;
@@ -26,7 +29,35 @@
     overlay.append(close, head, list);
     document.body.appendChild(overlay);
   }
+  function assets(doc) {
+    return Array.prototype.map.call(doc.head.querySelectorAll("link[href], script[src]"), function (element) {
+      return element.outerHTML;
+    }).join("\n");
+  }
+  function update() {
+    if (document.body.classList.contains("page-search")) {  // its index is built from the search data
+      location.reload();
+      return;
+    }
+    fetch(location.pathname, { cache: "no-store" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.text();
+    }).then(function (text) {
+      var fresh = new DOMParser().parseFromString(text, "text/html");
+      if (assets(fresh) !== assets(document) || fresh.documentElement.lang !== document.documentElement.lang) {
+        location.reload();
+        return;
+      }
+      var x = window.scrollX, y = window.scrollY;
+      document.title = fresh.title;
+      document.body.replaceWith(document.adoptNode(fresh.body));  // its scripts do not run again
+      overlay = null;
+      window.scrollTo(x, y);
+      document.dispatchEvent(new Event("book:replaced"));  // web.js sets up the new elements
+    }).catch(function () { location.reload(); });
+  }
   var events = new EventSource("/__serve/events");
+  events.addEventListener("update", update);
   events.addEventListener("reload", function () { location.reload(); });
   events.addEventListener("failed", function (event) { show(JSON.parse(event.data)); });
   events.addEventListener("ok", hide);

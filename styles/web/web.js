@@ -5,17 +5,6 @@
   document.documentElement.classList.add("js");
   var wide = window.matchMedia("(min-width: 1100px)");
 
-  var toggle = document.querySelector(".toc-toggle");
-  var toc = document.getElementById("toc");
-  if (toggle && toc) {
-    toggle.hidden = false;
-    toc.classList.add("collapsed");
-    toggle.addEventListener("click", function () {
-      var open = toc.classList.toggle("collapsed") === false;
-      toggle.setAttribute("aria-expanded", String(open));
-    });
-  }
-
   function noteOf(call) { return document.getElementById(call.getAttribute("href").slice(1)); }
   function setOpen(call, open) {
     var note = noteOf(call);
@@ -23,30 +12,64 @@
     note.classList.toggle("open", open);
     call.setAttribute("aria-expanded", String(open));
   }
-  var calls = Array.prototype.slice.call(document.querySelectorAll("a.noteref"));
-  calls.forEach(function (call) {
-    call.setAttribute("aria-controls", call.getAttribute("href").slice(1));
-    call.setAttribute("aria-expanded", "false");
-    call.addEventListener("click", function (event) {
+
+  // The state the page's elements start in; again when `python build.py serve` puts a rebuilt
+  // page's body in place of the old one (its serve.js sends "book:replaced"). The listeners below
+  // are the document's, so they serve the new elements as they did the old.
+  function prepare() {
+    var toggle = document.querySelector(".toc-toggle");
+    var toc = document.getElementById("toc");
+    if (toggle && toc) {
+      toggle.hidden = false;
+      toc.classList.add("collapsed");
+    }
+    document.querySelectorAll("a.noteref").forEach(function (call) {
+      call.setAttribute("aria-controls", call.getAttribute("href").slice(1));
+      call.setAttribute("aria-expanded", "false");
+    });
+    // Self-check questions: the button is hidden without scripts, when the <details> gives the answer.
+    document.querySelectorAll(".selfcheck-item[data-answer]").forEach(function (item) {
+      var button = item.querySelector(".selfcheck-check");
+      if (button && item.querySelector(".selfcheck-result")) button.hidden = false;
+    });
+  }
+  prepare();
+  document.addEventListener("book:replaced", prepare);
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : event.target.parentElement;
+    if (!target) return;
+    var toggle = target.closest(".toc-toggle");
+    var toc = document.getElementById("toc");
+    if (toggle && toc) {
+      var open = toc.classList.toggle("collapsed") === false;
+      toggle.setAttribute("aria-expanded", String(open));
+      return;
+    }
+    var call = target.closest("a.noteref");
+    if (call) {
       event.preventDefault();
       var note = noteOf(call);
       if (wide.matches) {  // the note is beside the call already: point it out
-        calls.forEach(function (other) { var n = noteOf(other); if (n) n.classList.remove("highlight"); });
+        document.querySelectorAll(".sidenote.highlight").forEach(function (n) { n.classList.remove("highlight"); });
         if (note) note.classList.add("highlight");
         return;
       }
       setOpen(call, !(note && note.classList.contains("open")));
-    });
-  });
-  // A note's back-link closes its pop-up and returns to the call.
-  document.querySelectorAll(".sidenote .note-number").forEach(function (back) {
-    back.addEventListener("click", function (event) {
-      var call = document.getElementById(back.getAttribute("href").slice(1));
-      if (!call) return;
+      return;
+    }
+    // A note's back-link closes its pop-up and returns to the call.
+    var back = target.closest(".sidenote .note-number");
+    if (back) {
+      var from = document.getElementById(back.getAttribute("href").slice(1));
+      if (!from) return;
       event.preventDefault();
-      setOpen(call, false);
-      call.focus();
-    });
+      setOpen(from, false);
+      from.focus();
+      return;
+    }
+    var check = target.closest(".selfcheck-item[data-answer] .selfcheck-check");
+    if (check) answer(check.closest(".selfcheck-item"));
   });
 
   document.addEventListener("keydown", function (event) {
@@ -73,30 +96,26 @@
   document.addEventListener("focusin", place);
   document.addEventListener("mouseover", place);
 
-  // Self-check questions: the button (hidden without scripts, when the <details> gives the
-  // answer) says whether the chosen option is right; the result is announced (aria-live).
-  document.querySelectorAll(".selfcheck-item[data-answer]").forEach(function (item) {
-    var button = item.querySelector(".selfcheck-check");
+  // Self-check questions: the button says whether the chosen option is right; the result is
+  // announced (aria-live).
+  function answer(item) {
     var result = item.querySelector(".selfcheck-result");
     var answer = item.querySelector(".selfcheck-answer");
-    if (!button || !result) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      var chosen = item.querySelector("input[type=radio]:checked");
-      item.classList.remove("right", "wrong");
-      if (!chosen) {
-        result.textContent = "Choose one of the answers first.";
-        return;
-      }
-      var letter = chosen.parentNode.querySelector(".selfcheck-letter").textContent.replace(".", "");
-      if (chosen.value === item.getAttribute("data-answer")) {
-        item.classList.add("right");
-        result.textContent = "Right: " + letter + " is the answer. The explanation is below.";
-        if (answer) answer.open = true;
-      } else {
-        item.classList.add("wrong");
-        result.textContent = "Not right: " + letter + " is not the answer. Try another.";
-      }
-    });
-  });
+    if (!result) return;
+    var chosen = item.querySelector("input[type=radio]:checked");
+    item.classList.remove("right", "wrong");
+    if (!chosen) {
+      result.textContent = "Choose one of the answers first.";
+      return;
+    }
+    var letter = chosen.parentNode.querySelector(".selfcheck-letter").textContent.replace(".", "");
+    if (chosen.value === item.getAttribute("data-answer")) {
+      item.classList.add("right");
+      result.textContent = "Right: " + letter + " is the answer. The explanation is below.";
+      if (answer) answer.open = true;
+    } else {
+      item.classList.add("wrong");
+      result.textContent = "Not right: " + letter + " is not the answer. Try another.";
+    }
+  }
 })();
