@@ -173,7 +173,8 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     warnings: list[str] = []
     if missing:
         groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
-        runs = in_parallel([(convert.parse, (group,)) for group in groups])
+        # one run: small enough for the pandoc a --watch or serve session keeps running, if any
+        runs = in_parallel([(convert.parse, (group, len(groups) == 1)) for group in groups])
         ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
         warnings = [line for _, lines in runs for line in lines]
         if not clean(ast, missing, warnings, ignored):

@@ -169,6 +169,7 @@ def build_once(options, console: Console, events: Events, site: Path | None = No
     place of the old) or "reload" (the whole page: after a change of the styles)."""
     from .build import build
     from .cli import print_diagnostics
+    from .memo import settle
 
     started = time.perf_counter()
     try:
@@ -177,10 +178,12 @@ def build_once(options, console: Console, events: Events, site: Path | None = No
         print_diagnostics(exc.diagnostics)
         console.print("build failed; the browser shows the messages and keeps the last good pages", style="bold red")
         events.publish("failed", json.dumps([str(d) for d in exc.diagnostics]))
+        settle()
         return False
     print_diagnostics(report.items)
     console.print(f"rebuilt the web edition in {time.perf_counter() - started:.2f} s", markup=False)
     events.publish(kind)
+    settle()  # the garbage collector's full pass now, while the page updates, not in the next build
     return True
 
 
