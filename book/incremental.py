@@ -413,43 +413,56 @@ def assemble(pieces: list[tuple[str, list[tuple[str, dict]]]]) -> RenderedHTML:
     before it: in a --watch session they are remembered under those, and shared from build to build
     (nobody changes them: book/enrich.py copies a note before marking it), and so is their markup
     once written out (RenderedHTML.markup)."""
-    snippets, notes, markup, number = {}, {}, {}, 0
+    found: dict[str, tuple] = {}
+    missing: list[tuple[tuple, str, list[dict], int]] = []  # (key, snippet id, units, number before it)
+    number = 0
     for snippet_id, own in pieces:
         key = (snippet_id, number, *[unit_key for unit_key, _ in own])
         done = _ASSEMBLED.lookup(key)
         if done is None:
-            done = assemble_snippet(snippet_id, [unit for _, unit in own], number)
-            _ASSEMBLED.keep(key, done)
-        div, own_notes, written = done
+            missing.append((key, snippet_id, [unit for _, unit in own], number))
+        else:
+            found[snippet_id] = done
+        number += sum(len(unit["notes"]) for _, unit in own)
+    for (key, snippet_id, _, _), done in zip(missing, assemble_snippets([m[1:] for m in missing])):
+        found[snippet_id] = done
+        _ASSEMBLED.keep(key, done)
+    snippets, notes, markup = {}, {}, {}
+    for snippet_id, _ in pieces:
+        div, own_notes, written = found[snippet_id]
         snippets[snippet_id] = div
         notes.update(own_notes)
         markup[snippet_id] = written
-        number += len(own_notes)
     return RenderedHTML(snippets, notes, bibliography_of({"bibliography": snippets["bibliography"]}
                                                          if "bibliography" in snippets else snippets), markup)
 
 
-def assemble_snippet(snippet_id: str, units: list[dict], number: int) -> tuple:
-    """One snippet's div (its units' joined), its notes numbered from number + 1, and an empty
-    dict for its markup once written out."""
-    # One parse of the units (each is a whole element, as lxml wrote it), not one per unit.
+def assemble_snippets(snippets: list[tuple[str, list[dict], int]]) -> list[tuple]:
+    """Each snippet's div (its units' joined), its notes numbered from the number given + 1, and an
+    empty dict for its markup once written out; snippets: (id, units, number before it)."""
+    if not snippets:
+        return []
+    # One parse of all the units (each is a whole element, as lxml wrote it), not one per unit.
+    units = [unit for _, own, _ in snippets for unit in own]
     markup = "".join(unit["div"] for unit in units) + "<ol>" + "".join(n for unit in units for n in unit["notes"]) + "</ol>"
     root = html.fragment_fromstring(markup, create_parent="div")
     items = iter(root[-1])
-    divs = list(root[:-1])
-    div = divs[0]
-    for following in divs[1:]:  # a snippet cut into pieces (book/snippet_pieces.py): one div again
-        join_div(div, following)
-    div.set("id", snippet_id)
-    notes = {}
-    for ref in note_refs(div):
-        number += 1
-        note = next(items)
-        renumber(ref, note, number)
-        finish_note(note)
-        notes[note.get("id")] = note
-    div.getparent().remove(div)
-    return div, notes, {}
+    divs = iter(list(root[:-1]))
+    done = []
+    for snippet_id, own, number in snippets:
+        div = next(divs)
+        for _ in own[1:]:  # a snippet cut into pieces (book/snippet_pieces.py): one div again
+            join_div(div, next(divs))
+        div.set("id", snippet_id)
+        notes = {}
+        for ref in note_refs(div):
+            number += 1
+            note = next(items)
+            renumber(ref, note, number)
+            finish_note(note)
+            notes[note.get("id")] = note
+        done.append((div, notes, {}))
+    return done
 
 
 # snippet id, the number of the note before it, its units' keys -> (div, notes, markup)
