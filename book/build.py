@@ -58,13 +58,13 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             return book.report, [f"checked {len(book.parts)} parts and {len(book.snippets)} snippets "
                                  f"in {time.perf_counter() - started:.2f} s"]
         progress.update(task, description="rendering HTML with pandoc")
-        if "epub" in options.targets:
-            draw_cover_ahead(options.root)  # its key, while pandoc renders (its process started early: cli.py)
-            if book.rendering is not None:
-                book.rendering.result()  # pandoc is done with both cores (raises what the render raised)
+        if "epub" in options.targets:  # while pandoc renders: the checks are done
+            draw_cover_ahead(options.root)  # its key (its process started early: cli.py)
             from .cover import release
 
-            release()  # the cover, if it is drawn, is drawn now, while this process packs the EPUB
+            # Drawn from now on: beside pandoc's last second of rendering, then beside the EPUB's
+            # packing. Later, a loaded machine kept the EPUB waiting; earlier, the render waits.
+            release()
         view = render_view(book)
         results: list[str] = []
         saved_tempdir = tempfile.tempdir

@@ -2,10 +2,11 @@
 
 Drawing it takes as long as packing the rest of the EPUB, so the PNG is cached, keyed by what
 decides it: the filled-in template, the fonts, this code and the libraries' versions. When it is
-not cached, draw_ahead() starts a process of its own as the build starts, which loads WeasyPrint
-while this process reads the book (one core is idle then) and waits; release() hands it the
-cover once pandoc is done with both cores, so that it draws while this process packs the EPUB,
-and the PNG is ready by the time the EPUB needs it.
+not cached, a process of its own starts as the build starts (start_early, draw_ahead): it loads
+WeasyPrint while this process loads its own modules and reads the book (one core is idle then),
+and waits; release() hands it the cover once the checks are done, so that it draws beside the
+end of pandoc's render and the packing of the EPUB, not while pandoc parses and renders on both
+cores, and the PNG is ready by the time the EPUB needs it (last: book/epub.py).
 """
 from __future__ import annotations
 
