@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,11 +120,32 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
     pandoc = pypandoc.get_pandoc_path()
     # --sandbox: pandoc may read only the files named on its command line (the CSL style), and
     # never the network, whatever the text asks for.
-    result = subprocess.run([pandoc, "--sandbox", *args], input=text.encode("utf-8"), capture_output=True)
-    stderr = result.stderr.decode("utf-8", "replace")
-    if result.returncode != 0:
-        raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: {stderr.strip()}")
-    return result.stdout.decode("utf-8"), [line for line in stderr.splitlines() if line.strip()]
+    process = subprocess.Popen([pandoc, "--sandbox", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        output, errors = process.communicate(text.encode("utf-8"))
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    stderr = errors.decode("utf-8", "replace")
+    if process.returncode != 0:
+        raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: {stderr.strip() or 'stopped'}")
+    return output.decode("utf-8"), [line for line in stderr.splitlines() if line.strip()]
+
+
+_RUNNING: set[subprocess.Popen] = set()  # the pandoc runs in progress, in any thread
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running() -> None:
+    """Kill the pandoc runs in progress. A build stopped halfway (Ctrl+C, or `kill`, which reaches
+    only the builder and not its pandoc) then ends at once, not when pandoc is done."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        process.kill()
 
 
 # Pandoc numbers citations across its whole input (citationNoteNum, citationHash); citeproc numbers

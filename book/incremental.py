@@ -230,9 +230,15 @@ def in_parallel(calls: list[tuple]) -> list:
     if len(calls) == 1:
         function, args = calls[0]
         return [function(*args)]
-    with ThreadPoolExecutor(len(calls)) as pool:
+    pool = ThreadPoolExecutor(len(calls))
+    try:
         futures = [pool.submit(function, *args) for function, args in calls]
         return [future.result() for future in futures]
+    except BaseException:  # a failed run, or Ctrl+C: the other run is not waited for
+        convert.stop_running()
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def clean(ast: dict, snippets: list[Snippet], warnings: list[str], ignored: tuple[str, ...]) -> bool:

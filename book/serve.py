@@ -230,7 +230,9 @@ def serve(options, port: int, console: Console) -> int:
             restyled = any(name.startswith("styles/") for name in names)
             build_once(options, console, events, site, "reload" if restyled else "update")
     except KeyboardInterrupt:
-        pass
+        from .convert import stop_running
+
+        stop_running()  # a build stopped halfway does not wait for its pandoc (`kill` reaches only serve)
     finally:
         stop.set()
         events.close()

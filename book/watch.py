@@ -72,5 +72,7 @@ def watch_and_build(options, run_once, console: Console) -> int:
             console.print(f"{outcome} in {time.perf_counter() - started:.1f} s; watching")
             settle()
     except KeyboardInterrupt:
-        pass
+        from .convert import stop_running
+
+        stop_running()  # a build stopped halfway does not wait for its pandoc
     return 0

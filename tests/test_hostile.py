@@ -162,8 +162,8 @@ def test_pandoc_runs_sandboxed_and_reads_no_metadata(monkeypatch, book, tmp_path
     from book import convert
 
     seen = []
-    real = convert.subprocess.run
-    monkeypatch.setattr(convert.subprocess, "run", lambda args, **kw: seen.append(args) or real(args, **kw))
+    real = convert.subprocess.Popen
+    monkeypatch.setattr(convert.subprocess, "Popen", lambda args, **kw: seen.append(args) or real(args, **kw))
     text = f"Text.\n\n---\nbibliography: {book.parent / 'secret.json'}\nnocite: '@*'\n---\n\n::: {{#refs}}\n:::\n"
     output, _ = convert.run_pandoc(["-f", convert.MARKDOWN, "-t", "html5", "--citeproc"], text, "a test")
     assert all("--sandbox" in args for args in seen) and seen
@@ -756,3 +756,38 @@ def test_a_note_never_called_is_warned_of_at_its_line(capsys, book, dist):
     assert f"{CHAPTER}:{first + 1}:1: warning: footnote [^unused] is defined but never called; add [^unused] " \
            "where it belongs, or delete the note [note.unused]" in result.lines()
     assert not any("pandoc.warning" in line for line in result.lines())
+
+
+def test_a_stopped_build_does_not_wait_for_its_pandoc(monkeypatch, tmp_path):
+    """`kill` (or Ctrl+C in serve) reaches the builder, not the pandoc it runs: stop_running()
+    ends that pandoc, so the build stops now, not when pandoc is done."""
+    import threading
+
+    from book import convert
+    from book.diagnostics import BuildError
+
+    slow = tmp_path / "pandoc"
+    slow.write_text("#!/bin/sh\nexec sleep 600\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(convert.pypandoc, "get_pandoc_path", lambda: str(slow))
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(convert.run_pandoc(["-f", "markdown", "-t", "json"], "Text.", "a test"))
+        except BuildError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(500):  # until the fake pandoc has started
+        if convert._RUNNING:
+            break
+        time.sleep(0.01)
+    running = list(convert._RUNNING)
+    assert running, "the fake pandoc never started"
+    convert.stop_running()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert running[0].returncode is not None and running[0].returncode < 0  # killed, not finished
+    assert isinstance(outcome[0], BuildError) and "pandoc failed" in str(outcome[0])
