@@ -1,8 +1,8 @@
 """python build.py serve: the web edition on 127.0.0.1, rebuilt on every save, the open page updated.
 
-A small threaded HTTP server sends the built site, adding one script to each HTML page it
-serves (styles/web/serve.js; the files in dist/ are left as built). That script listens to
-server-sent events: "update" (the new page's body replaces the old) or "reload" after a good
+A small threaded HTTP server sends the built site, adding one script to the head of each HTML
+page it serves (styles/web/serve.js; the files in dist/ are left as built). That script listens to
+server-sent events: "update" (the page patched where it changed) or "reload" after a good
 build; "failed" with the file:line messages after a bad one, shown over the page, which stays
 the last good one since a failed build changes nothing. The styles, scripts and fonts are sent
 with a hash of their content, so that a reload asks for them but gets them again only if changed.
@@ -100,7 +100,7 @@ class Handler(SimpleHTTPRequestHandler):
         if local.is_dir():
             local = local / "index.html"
         if local.suffix == ".html" and local.is_file():
-            page = local.read_bytes().replace(b"</body>", f'<script src="{CLIENT}"></script>\n</body>'.encode(), 1)
+            page = local.read_bytes().replace(b"</head>", f'<script src="{CLIENT}"></script>\n</head>'.encode(), 1)
             return self.send_bytes(page, "text/html; charset=utf-8")
         if local.is_file():
             return self.send_asset(local)
@@ -206,7 +206,7 @@ def serve(options, port: int, console: Console) -> int:
                       style="bold red", markup=False)
         return 1
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="serve", daemon=True)  # stops within 0.1 s
     thread.start()
     console.print(f"serving the web edition at http://127.0.0.1:{server.server_address[1]}/ "
                   "(rebuilt on every save; Ctrl+C to stop)", markup=False)
