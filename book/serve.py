@@ -214,7 +214,9 @@ def serve(options, port: int, console: Console) -> int:
     stop = threading.Event()
     paths = [root / p for p in WATCHED if (root / p).exists()]
     try:
-        for changes in watch(*paths, watch_filter=BookFilter(options.out_dir), debounce=100, step=20, stop_event=stop):
+        # A save is seen once the watcher has found no further change for one step (10 ms), at most
+        # 100 ms after the first: an editor's write-and-rename is one change, and a save shows at once.
+        for changes in watch(*paths, watch_filter=BookFilter(options.out_dir), debounce=100, step=10, stop_event=stop):
             names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
             console.print(f"changed: {', '.join(names)}", markup=False)
             if all(name.startswith("styles/web/") for name in names) and events.kind != "failed":
