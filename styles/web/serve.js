@@ -112,6 +112,13 @@
   var events = new EventSource("/__serve/events");
   events.addEventListener("update", update);
   events.addEventListener("reload", function () { location.reload(); });
-  events.addEventListener("failed", function (event) { show(JSON.parse(event.data)); });
+  events.addEventListener("failed", function (event) {
+    var messages = JSON.parse(event.data);
+    if (document.readyState === "loading") {  // this script runs in the head: wait for the body
+      document.addEventListener("DOMContentLoaded", function () { show(messages); }, { once: true });
+    } else {
+      show(messages);
+    }
+  });
   events.addEventListener("ok", hide);
 })();
