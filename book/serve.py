@@ -1,8 +1,8 @@
 """python build.py serve: the web edition on 127.0.0.1, rebuilt on every save, the open page updated.
 
-A small threaded HTTP server sends the built site, adding one script to each HTML page it
-serves (styles/web/serve.js; the files in dist/ are left as built). That script listens to
-server-sent events: "update" (the new page's body replaces the old) or "reload" after a good
+A small threaded HTTP server sends the built site, adding one script to the head of each HTML
+page it serves (styles/web/serve.js; the files in dist/ are left as built). That script listens to
+server-sent events: "update" (the page patched where it changed) or "reload" after a good
 build; "failed" with the file:line messages after a bad one, shown over the page, which stays
 the last good one since a failed build changes nothing. The styles, scripts and fonts are sent
 with a hash of their content, so that a reload asks for them but gets them again only if changed.
@@ -100,7 +100,7 @@ class Handler(SimpleHTTPRequestHandler):
         if local.is_dir():
             local = local / "index.html"
         if local.suffix == ".html" and local.is_file():
-            page = local.read_bytes().replace(b"</body>", f'<script src="{CLIENT}"></script>\n</body>'.encode(), 1)
+            page = local.read_bytes().replace(b"</head>", f'<script src="{CLIENT}"></script>\n</head>'.encode(), 1)
             return self.send_bytes(page, "text/html; charset=utf-8")
         if local.is_file():
             return self.send_asset(local)
@@ -209,7 +209,7 @@ def serve(options, port: int, console: Console) -> int:
                       style="bold red", markup=False)
         return 1
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="serve", daemon=True)  # stops within 0.1 s
     thread.start()
     console.print(f"serving the web edition at http://127.0.0.1:{server.server_address[1]}/ "
                   "(rebuilt on every save; Ctrl+C to stop)", markup=False)
@@ -217,7 +217,9 @@ def serve(options, port: int, console: Console) -> int:
     stop = threading.Event()
     paths = [root / p for p in WATCHED if (root / p).exists()]
     try:
-        for changes in watch(*paths, watch_filter=BookFilter(options.out_dir), debounce=100, step=20, stop_event=stop):
+        # A save is seen once the watcher has found no further change for one step (10 ms), at most
+        # 100 ms after the first: an editor's write-and-rename is one change, and a save shows at once.
+        for changes in watch(*paths, watch_filter=BookFilter(options.out_dir), debounce=100, step=10, stop_event=stop):
             names = sorted({str(Path(p).relative_to(root)) for _, p in changes})
             console.print(f"changed: {', '.join(names)}", markup=False)
             if all(name.startswith("styles/web/") for name in names) and events.kind != "failed":

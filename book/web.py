@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lxml import html
+from lxml import etree, html
 
 from .diagnostics import Report
 from .epub_render import rendered
@@ -34,6 +34,7 @@ FONT_SUFFIX = ".otf"
 # The book's index is "index" in the model; a site's index.html is its home page.
 FILE_OF_BACK = {"index": "book-index"}
 PARAGRAPHS = ("p", "li", "dd", "blockquote", "td")  # blocks a search result can jump to
+IN_SIDENOTE = etree.XPath("ancestor::*[contains(@class, 'sidenote')]")  # compiled once: asked of every block
 
 
 @dataclass
@@ -112,13 +113,14 @@ def number_paragraphs(root: html.HtmlElement, file_name: str) -> None:
     stem = file_name.removesuffix(".html")
     counter = 0
     for element in root.iter(*PARAGRAPHS):
-        if element.get("id") is None and not element.xpath("ancestor::*[contains(@class, 'sidenote')]"):
+        if element.get("id") is None and not IN_SIDENOTE(element):
             counter += 1
             element.set("id", f"{stem}-p{counter}")
 
 
 def web_markup(root: html.HtmlElement, file_name: str, definitions: dict[str, str]) -> None:
-    """The EPUB's attributes become the web's; ids for paragraphs; glossary tooltips."""
+    """The EPUB's attributes become the web's; glossary tooltips. (The paragraphs have their ids
+    already: number_paragraphs, before the page-break markers go in.)"""
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -129,7 +131,6 @@ def web_markup(root: html.HtmlElement, file_name: str, definitions: dict[str, st
             element.set("class", "pagebreak")
             element.set("data-page", label)
             element.set("title", f"Page {label} of the A4 print edition")
-    number_paragraphs(root, file_name)
     for tip_id, link, term in glossed(root, file_name, definitions):
         wrap = html.Element("span", {"class": "gloss-wrap"})
         tip = html.Element("span", {"class": "gloss-tip", "role": "tooltip", "id": tip_id})

@@ -14,7 +14,9 @@ import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.error import HTTPError
 from urllib.parse import quote, unquote, urlsplit
+from urllib.request import Request, urlopen
 
 import pytest
 from lxml import html
@@ -327,8 +329,21 @@ def test_a_save_during_serve_shows_in_the_browser_and_errors_overlay(tmp_path, o
         assert page.errors == []
         text = chapter.read_text(encoding="utf-8")
         last_paragraph = text.rstrip().rsplit("\n\n", 1)[1]
+        page.evaluate("() => { window.notReloaded = true; }")
         chapter.write_text(text.rstrip() + "\n\nA paragraph saved while serving.\n", encoding="utf-8")
         page.get_by_text("A paragraph saved while serving.").wait_for(timeout=120_000)
+        # The page was patched in place, not reloaded, and is now the same as the page freshly opened.
+        assert page.evaluate("() => window.notReloaded") is True
+        fresh = open_page(url + page_name)
+        assert page.evaluate("() => document.body.innerHTML") == fresh.evaluate("() => document.body.innerHTML")
+        # The styles and fonts are sent with a hash of their content: asked for again, unchanged, they
+        # are not sent again.
+        css = urlopen(url + "assets/web.css")
+        tag = css.headers["ETag"]
+        assert tag and css.read()
+        with pytest.raises(HTTPError) as not_modified:
+            urlopen(Request(url + "assets/web.css", headers={"If-None-Match": tag}))
+        assert not_modified.value.code == 304
         chapter.write_text(text.rstrip() + "\n\nA broken citation [@no-such-source, para. 1].\n", encoding="utf-8")
         overlay = page.locator(".serve-overlay")
         overlay.wait_for(timeout=120_000)

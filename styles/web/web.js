@@ -13,17 +13,17 @@
     call.setAttribute("aria-expanded", String(open));
   }
 
-  // The state the page's elements start in; again when `python build.py serve` puts a rebuilt
-  // page's body in place of the old one (its serve.js sends "book:replaced"). The listeners below
-  // are the document's, so they serve the new elements as they did the old.
+  // The state the page's elements start in; again when `python build.py serve` has put a rebuilt
+  // page's new elements in place of old ones (its serve.js sends "book:replaced"). The listeners
+  // below are the document's, so they serve the new elements as they did the old.
   function prepare() {
     var toggle = document.querySelector(".toc-toggle");
     var toc = document.getElementById("toc");
     if (toggle && toc) {
       toggle.hidden = false;
-      toc.classList.add("collapsed");
+      if (toggle.getAttribute("aria-expanded") !== "true") toc.classList.add("collapsed");
     }
-    document.querySelectorAll("a.noteref").forEach(function (call) {
+    document.querySelectorAll("a.noteref:not([aria-controls])").forEach(function (call) {
       call.setAttribute("aria-controls", call.getAttribute("href").slice(1));
       call.setAttribute("aria-expanded", "false");
     });
