@@ -162,6 +162,7 @@ def test_pandoc_runs_sandboxed_and_reads_no_metadata(monkeypatch, book, tmp_path
     from book import convert
 
     seen = []
+    convert.pypandoc.get_pandoc_path()  # found first: pypandoc tries candidates with `pandoc --version`
     real = convert.subprocess.Popen
     monkeypatch.setattr(convert.subprocess, "Popen", lambda args, **kw: seen.append(args) or real(args, **kw))
     text = f"Text.\n\n---\nbibliography: {book.parent / 'secret.json'}\nnocite: '@*'\n---\n\n::: {{#refs}}\n:::\n"
