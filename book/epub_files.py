@@ -66,17 +66,13 @@ def work_files(pages, view, page_map, root, report) -> tuple[list[Finished], lis
     placed: list[list] = [[] for _ in names]
     for marker, (index, offset) in zip(markers, places):
         placed[index].append((marker, offset))
-    home: dict[str, str] = {}  # id -> the first file that has it, as resolve_links finds it
-    for name, entry, here in zip(names, prepared, placed):
-        for element_id in entry.ids | {marker.id for marker, _ in here}:
-            home.setdefault(element_id, name)
+    home = homes(names, prepared, placed)
 
     finished: dict[str, Finished] = {}
     with_images = {}
     for page, entry, here in zip(pages, prepared, placed):
         name = page.file_name
-        links = sorted({(t, home[t]) for t in entry.targets if home.get(t, name) != name})
-        key = cache.key(entry.key, [(marker.label, offset) for marker, offset in here], links) if remember else ""
+        key = finished_key(entry, name, here, home) if remember else ""
         done = _FINISHED.lookup(key) if remember and not entry.images else None
         if done is not None:
             finished[name] = done
@@ -95,6 +91,23 @@ def work_files(pages, view, page_map, root, report) -> tuple[list[Finished], lis
     for name, tree in with_images.items():
         finished[name] = _finish(tree)
     return [finished[name] for name in names], markers, images
+
+
+def homes(names: list[str], prepared: list, placed: list[list]) -> dict[str, str]:
+    """id -> the first file that has it (its own ids and the page markers placed in it), as
+    resolve_links finds it. The EPUB's files and the web edition's pages alike."""
+    home: dict[str, str] = {}
+    for name, entry, here in zip(names, prepared, placed):
+        for element_id in entry.ids | {marker.id for marker, _ in here}:
+            home.setdefault(element_id, name)
+    return home
+
+
+def finished_key(entry, name: str, here: list, home: dict[str, str]) -> str:
+    """The key of a file's finished markup: its prepared key, the page markers placed in it and the
+    files its links lead to."""
+    links = sorted({(t, home[t]) for t in entry.targets if home.get(t, name) != name})
+    return cache.key(entry.key, [(marker.label, offset) for marker, offset in here], links)
 
 
 def notes_key(view) -> str:

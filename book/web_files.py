@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from lxml import html
 
 from . import cache
-from .epub_files import IMAGES, notes_key
+from .epub_files import IMAGES, finished_key, homes, notes_key
 from .epub_pages import FileText, file_text, insert_markers, page_places
 from .memo import Memo
 
@@ -72,17 +72,13 @@ def work_pages(pages, view, page_map, root, report) -> tuple[list[Finished], lis
     placed: list[list] = [[] for _ in pages]
     for marker, (index, offset) in zip(markers, places):
         placed[marked[index]].append((marker, offset))
-    home: dict[str, str] = {}  # id -> the first page that has it, as resolve_links finds it
-    for page, entry, here in zip(pages, prepared, placed):
-        for element_id in entry.ids | {marker.id for marker, _ in here}:
-            home.setdefault(element_id, page.file_name)
+    home = homes([page.file_name for page in pages], prepared, placed)
 
     finished: dict[str, Finished] = {}
     with_images = {}
     for page, entry, here in zip(pages, prepared, placed):
         name = page.file_name
-        links = sorted({(t, home[t]) for t in entry.targets if home.get(t, name) != name})
-        key = cache.key(entry.key, [(marker.label, offset) for marker, offset in here], links) if remember else ""
+        key = finished_key(entry, name, here, home) if remember else ""
         done = _FINISHED.lookup(key) if remember and not entry.images else None
         if done is not None:
             finished[name] = done
