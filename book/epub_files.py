@@ -25,10 +25,11 @@ IMAGES = ".//img[not(ancestor::section[@class='cover'])]"  # the pictures embed_
 
 @dataclass
 class Prepared:
-    """A file after its notes are placed: what the whole-book steps need of it."""
-    key: str  # its body, its name and the book's notes
-    text: FileText
-    ids: frozenset[str]
+    """A file (or a web page: book/web_files.py) after its notes are placed: what the whole-book
+    steps need of it."""
+    key: str  # everything it is made of: its name, its body, the book's notes, ...
+    text: FileText | None  # its words, for the print pages; None: the print edition has no text of it
+    ids: frozenset[str]  # every id the finished file has, but its page-break markers'
     targets: tuple[str, ...]  # the ids its in-document links ("#id") point to
     images: bool
 

@@ -17,19 +17,9 @@ from dataclasses import dataclass
 from lxml import html
 
 from . import cache
-from .epub_files import IMAGES, finished_key, homes, notes_key
-from .epub_pages import FileText, file_text, insert_markers, page_places
+from .epub_files import IMAGES, Prepared, finished_key, homes, notes_key
+from .epub_pages import file_text, insert_markers, page_places
 from .memo import Memo
-
-
-@dataclass
-class Prepared:
-    """A page after its notes are placed and its paragraphs numbered: what the whole-book steps need."""
-    key: str  # its name, title, body, the book's notes and the glossary's definitions
-    text: FileText | None  # None: a page the print edition has no text of (search)
-    ids: frozenset[str]  # every id the finished page has, but its page-break markers'
-    targets: tuple[str, ...]  # the ids its in-document links ("#id") point to
-    images: bool
 
 
 @dataclass
