@@ -181,13 +181,17 @@ def render(ast: dict, references: list[dict], root: Path, lang: str, warm: bool 
     return run_pandoc(args, json.dumps({**ast, "meta": meta}), "rendering HTML")
 
 
+def citation(item_id: str) -> dict:
+    """A plain citation of one source, as pandoc's AST writes [@id]."""
+    return {"t": "Cite", "c": [[{"citationId": item_id, "citationPrefix": [], "citationSuffix": [],
+                                 "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],
+                               [{"t": "Str", "c": f"@{item_id}"}]]}
+
+
 def render_meta(references: list[dict], lang: str) -> dict:
     """The render's metadata: none from the text, only what the build sets here."""
     meta = {}
-    meta["nocite"] = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [
-        [{"citationId": "*", "citationPrefix": [], "citationSuffix": [],
-          "citationMode": {"t": "NormalCitation"}, "citationNoteNum": 0, "citationHash": 0}],
-        [{"t": "Str", "c": "@*"}]]}]}
+    meta["nocite"] = {"t": "MetaInlines", "c": [citation("*")]}
     meta["lang"] = {"t": "MetaString", "c": lang}
     meta["references"] = _to_meta(references)
     return meta
@@ -202,9 +206,7 @@ def worker_document(ast: dict, references: list[dict], root: Path, lang: str) ->
 
 def keep_citeproc_warm(api_version, references: list[dict], root: Path, lang: str) -> None:
     """For a --watch or serve session: start the pandoc that stays running, and load citeproc."""
-    first = [{"t": "Para", "c": [{"t": "Cite", "c": [[{
-        "citationId": item["id"], "citationPrefix": [], "citationSuffix": [], "citationMode": {"t": "NormalCitation"},
-        "citationNoteNum": 0, "citationHash": 0}], [{"t": "Str", "c": "@" + item["id"]}]]}]} for item in references[:1]]
+    first = [{"t": "Para", "c": [citation(item["id"])]} for item in references[:1]]
     pandoc_worker.start(worker_document({"pandoc-api-version": api_version, "blocks": first}, references, root, lang))
 
 

@@ -378,9 +378,7 @@ def event_blocks(event) -> list:
 
 def priming(items: list[str], trailing: list) -> list:
     """Blocks that leave citeproc in a state: these sources cited before, then these notes."""
-    blocks = [{"t": "Para", "c": [{"t": "Cite", "c": [[{
-        "citationId": item, "citationPrefix": [], "citationSuffix": [], "citationMode": {"t": "NormalCitation"},
-        "citationNoteNum": 0, "citationHash": 0}], [{"t": "Str", "c": f"@{item}"}]]}]} for item in items]
+    blocks = [{"t": "Para", "c": [convert.citation(item)]} for item in items]
     return blocks + [block for event in trailing for block in event_blocks(event)]
 
 
