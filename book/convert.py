@@ -122,13 +122,11 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
     # never the network, whatever the text asks for.
     process = subprocess.Popen([pandoc, "--sandbox", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
-    with _RUNNING_LOCK:
-        _RUNNING.add(process)
+    track(process)
     try:
         output, errors = process.communicate(text.encode("utf-8"))
     finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(process)
+        untrack(process)
     stderr = errors.decode("utf-8", "replace")
     if process.returncode != 0:
         raise BuildError.single("pandoc.failed", f"pandoc failed while {what}: {stderr.strip() or 'stopped'}")
@@ -137,6 +135,17 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
 
 _RUNNING: set[subprocess.Popen] = set()  # the pandoc runs in progress, in any thread
 _RUNNING_LOCK = threading.Lock()
+
+
+def track(*processes: subprocess.Popen) -> None:
+    """Pandoc runs that stop_running() must kill."""
+    with _RUNNING_LOCK:
+        _RUNNING.update(processes)
+
+
+def untrack(*processes: subprocess.Popen) -> None:
+    with _RUNNING_LOCK:
+        _RUNNING.difference_update(processes)
 
 
 def stop_running() -> None:
@@ -160,9 +169,14 @@ def parse(snippets: list[Snippet], warm: bool = False) -> tuple[dict, list[str]]
     markdown = join_snippets(snippets)
     output = pandoc_worker.parse(markdown, MARKDOWN) if warm and pandoc_worker.running() else None
     if output is not None:
-        return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output)), []
+        return read_ast(output), []
     output, warnings = run_pandoc(["-f", MARKDOWN, "-t", "json"], markdown, "reading the Markdown")
-    return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output)), warnings
+    return read_ast(output), warnings
+
+
+def read_ast(output: str) -> dict:
+    """The AST from the JSON pandoc wrote, its citation counters zeroed (see CITATION_COUNTERS)."""
+    return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output))
 
 
 def render(ast: dict, references: list[dict], root: Path, lang: str, warm: bool = False) -> tuple[str, list[str]]:

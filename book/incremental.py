@@ -36,6 +36,7 @@ import pypandoc
 from lxml import html
 
 from . import cache, convert
+from .cold_pass import ColdPass
 from .convert import Snippet
 from .diagnostics import Diagnostic, Report
 from .html import RenderedHTML, bibliography_of, finish_note, note_refs, split_pandoc_html
@@ -119,16 +120,16 @@ KEYS = KeyMemo()
 MEMORY: dict[tuple[Path, str, str], object] = {}  # what this process read or wrote: watch and serve reuse it
 
 
-def recall(root: Path, kind: str, key: str):
-    """A cached value: from this process's memory, else from .cache/ (None if neither has it)."""
+def recall_many(root: Path, kind: str, keys: list[str]) -> dict:
+    """Cached values, by key: from this process's memory, else from .cache/ (in one lookup for
+    all: a cold build asks for thousands and finds none); a key not found is left out."""
     if not cache.enabled():
-        return None
-    value = MEMORY.get((root, kind, key))
-    if value is None:
-        value = cache.read_json(root, kind, key)
-        if value is not None:
-            MEMORY[(root, kind, key)] = value
-    return value
+        return {}
+    found = {key: MEMORY[(root, kind, key)] for key in keys if (root, kind, key) in MEMORY}
+    read = cache.read_json_many(root, kind, [key for key in keys if key not in found])
+    for key, value in read.items():
+        MEMORY[(root, kind, key)] = value
+    return {**found, **read}
 
 
 def keep(root: Path, kind: str, key: str, value, later: bool = False) -> None:
@@ -160,29 +161,42 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
     """The book's AST, parsing only the snippets not cached; pandoc's warnings (see the module's
     doc); and per snippet its parse key, what snippet_facts finds in it and its units (the pieces
     pandoc parsed and will render: book/snippet_pieces.py), for the later stages."""
+    return parse_ahead(snippets, root, ignored, None)[:3]
+
+
+def parse_ahead(snippets: list[Snippet], root: Path, ignored: tuple[str, ...],
+                render_with: tuple[list[dict], str] | None) -> tuple[dict, list[str], dict, ColdPass | None]:
+    """parse(), and with render_with (the references and the language of the render), in a cold
+    build, the processes that parsed the book rendering it already (book/cold_pass.py), for
+    render() to take: its fourth value (None when it parsed otherwise)."""
     convert.check_snippet_markup(snippets)
     cuts = {s.id: cut(s) for s in snippets}
     units = [unit for s in snippets for unit in cuts[s.id]]
     keys = dict(zip([u.id for u in units], parse_keys(units)))
     entries: dict[str, dict] = {}
+    stored = recall_many(root, "parse", list(keys.values()))
     for unit in units:
-        entry = recall(root, "parse", keys[unit.id])
+        entry = stored.get(keys[unit.id])
         if isinstance(entry, dict) and {"api", "div", "facts"} <= entry.keys():
             entries[unit.id] = entry
     missing = [unit for unit in units if unit.id not in entries]
     warnings: list[str] = []
+    ahead = None
     if missing:
         groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
-        # one run: small enough for the pandoc a --watch or serve session keeps running, if any
-        runs = in_parallel([(convert.parse, (group, len(groups) == 1)) for group in groups])
-        ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
-        warnings = [line for _, lines in runs for line in lines]
-        if not clean(ast, missing, warnings, ignored):
-            return whole_book(snippets, ignored)
-        divs = {block["c"][0][0]: block for block in ast["blocks"]}
+        if render_with is not None and len(missing) == len(units):  # a cold build
+            ahead = parse_rendering_ahead(groups, keys, entries, (render_with[0], root, render_with[1]), ignored)
+        if ahead is None:
+            # one run: small enough for the pandoc a --watch or serve session keeps running, if any
+            runs = in_parallel([(convert.parse, (group, len(groups) == 1)) for group in groups])
+            ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
+            warnings = [line for _, lines in runs for line in lines]
+            if not clean(ast, missing, warnings, ignored):
+                return (*whole_book(snippets, ignored), None)
+            divs = {block["c"][0][0]: block for block in ast["blocks"]}
+            for unit in missing:
+                entries[unit.id] = parse_entry(ast["pandoc-api-version"], divs[unit.id])
         for unit in missing:
-            div = divs[unit.id]
-            entries[unit.id] = {"api": ast["pandoc-api-version"], "div": div, "facts": snippet_facts(div["c"][1])}
             keep(root, "parse", keys[unit.id], entries[unit.id], later=True)
     cache.flush(root)  # what was read (written: at the next flush)
     api = entries[units[0].id]["api"] if units else None
@@ -198,7 +212,53 @@ def parse(snippets: list[Snippet], root: Path, ignored: tuple[str, ...]) -> tupl
         blocks.append(div)
         parsed[s.id] = {"key": key, "units": own,
                         **{fact: [item for unit in own for item in unit[fact]] for fact in ("events", "anchors", "links")}}
-    return {"pandoc-api-version": api, "meta": {}, "blocks": blocks}, warnings, parsed
+    return {"pandoc-api-version": api, "meta": {}, "blocks": blocks}, warnings, parsed, ahead
+
+
+def api_version(output: str) -> list[int]:
+    """The version of pandoc's AST in the JSON it wrote, which starts with it (read without reading
+    the whole document)."""
+    head = output[:output.index("]") + 1] + "}"
+    return json.loads(head)["pandoc-api-version"]
+
+
+def parse_entry(api, div: dict) -> dict:
+    return {"api": api, "div": div, "facts": snippet_facts(div["c"][1])}
+
+
+def parse_rendering_ahead(groups: list[list[Snippet]], keys: dict[str, str], entries: dict[str, dict],
+                          render_with: tuple[list[dict], Path, str], ignored: tuple[str, ...]) -> ColdPass | None:
+    """A cold build's parse by processes that go on to render what they parsed (book/cold_pass.py):
+    each group's render is requested as soon as the groups before it are parsed, primed with the
+    state they leave citeproc in. Adds the groups' units to entries; None if pandoc failed or
+    warned (of anything but the ignored), or a unit did not come out whole (then entries are as
+    they were, and the parse is done as usual)."""
+    run = ColdPass(groups)
+    found: dict[str, dict] = {}
+    seen: tuple[str, ...] = ()  # as render() follows the state, from the start of the book
+    trailing: list = []
+    state = cache.key(list(seen), trailing)
+    for index, group in enumerate(groups):
+        answer = run.parsed(index)
+        if answer is None:
+            run.close()
+            return None
+        # Rendered at once, before its JSON is read here, after the blocks render() puts before a
+        # group that starts here: the state the groups before it leave (none at the start of the book).
+        blocks = priming(list(seen), trailing) if index else []
+        run.render(index, convert.worker_document({"pandoc-api-version": api_version(answer[0]), "blocks": blocks},
+                                                  *render_with))
+        ast = convert.read_ast(answer[0])
+        if not clean(ast, group, answer[1], ignored):
+            run.close()
+            return None
+        for unit, div in zip(group, ast["blocks"]):
+            found[unit.id] = entry = parse_entry(ast["pandoc-api-version"], div)
+            if entry["facts"]["events"]:
+                state, seen, trailing = state_after(state, seen, trailing,
+                                                    {"key": keys[unit.id], "events": entry["facts"]["events"]})
+    entries.update(found)
+    return run
 
 
 PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is as quick as two
@@ -283,9 +343,8 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
     code = code_key("check.py", "policy.py", "quotes.py", "convert.py", "diagnostics.py", "incremental.py")
     fixed = cache.key("check", code, list(sources))  # a citation of an unknown source is an error
     source_keys: dict[str, str] = {}
-    results = []
+    keys = []
     for s in snippets:
-        tree = blocks.get(s.id, [])
         cited = sorted({c for event in parsed[s.id]["events"] for c in cited_ids(event)})
         for sid in cited:
             if sid in sources and sid not in source_keys:
@@ -293,9 +352,13 @@ def check_snippets(snippets: list[Snippet], blocks: dict[str, list], parsed: dic
         # The parse key stands for the AST: the AST is a function of it.
         # Plain strings, each length-prefixed by cache.key: no JSON to write for every snippet.
         where = [s.id, s.file, str(s.line), "verbatim" if s.verbatim else "", "" if s.written is None else "w" + s.written]
-        key = KEYS.get((fixed, *where, parsed[s.id]["key"], *[f"{sid}\0{source_keys.get(sid)}" for sid in cited])
-                       ) if parsed[s.id]["key"] else None
-        entry = recall(root, "check", key) if key else None
+        keys.append(KEYS.get((fixed, *where, parsed[s.id]["key"], *[f"{sid}\0{source_keys.get(sid)}" for sid in cited])
+                             ) if parsed[s.id]["key"] else None)
+    stored = recall_many(root, "check", [key for key in keys if key])
+    results = []
+    for s, key in zip(snippets, keys):
+        tree = blocks.get(s.id, [])
+        entry = stored.get(key) if key else None
         if not (isinstance(entry, dict) and {"policy", "snippet", "words", "quoted"} <= entry.keys()):
             policy, checked = Report(), Report()
             check_policy(s, tree, policy)
@@ -506,10 +569,14 @@ def state_after(state: str, seen: tuple[str, ...], trailing: list, unit: dict) -
 _STATES: dict[tuple[str, str], tuple[str, tuple[str, ...], list]] = {}
 
 
-def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: str) -> tuple[RenderedHTML, list[str]]:
+def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: str,
+           ahead: ColdPass | None = None) -> tuple[RenderedHTML, list[str]]:
     """Render the book's AST, reusing cached snippets (see the module's doc); (rendering, warnings).
-    Pandoc renders units (a snippet, or a piece of one: book/snippet_pieces.py), and so does the cache."""
+    Pandoc renders units (a snippet, or a piece of one: book/snippet_pieces.py), and so does the cache.
+    ahead: the processes of a cold build's parse, rendering already (parse_ahead())."""
     if any(entry["key"] is None for entry in parsed.values()):  # see whole_book(): no cache
+        if ahead is not None:
+            ahead.close()
         markup, warnings = convert.render(ast, references, root, lang)
         return split_pandoc_html(markup), warnings
     snippet_ids = [div["c"][0][0] for div in ast["blocks"]]
@@ -529,13 +596,17 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
         if unit["events"]:
             state, seen, trailing = state_after(state, seen, trailing, unit)
     pieces: dict[str, dict] = {}
+    stored = recall_many(root, "render", keys)
     for unit_id, key in zip(ids, keys):
-        entry = recall(root, "render", key)
+        entry = stored.get(key)
         if isinstance(entry, dict) and isinstance(entry.get("div"), str) and isinstance(entry.get("notes"), list):
             pieces[unit_id] = entry
     missing = [i for i, unit_id in enumerate(ids) if unit_id not in pieces]
     warnings: list[str] = []
-    if missing:
+    markups = None
+    if ahead is not None:  # what it renders, if that is what is missing
+        markups = ahead.rendered() if [ids[i] for i in missing] == ahead.unit_ids else ahead.close()
+    if missing and markups is None:
         runs = []
         groups = halves(missing, [units[i]["size"] for i in missing])
         for group in groups:
@@ -556,6 +627,7 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
         if warnings and len(missing) < len(divs):  # messages as a cold build gives them
             markup, warnings = convert.render({**ast, "blocks": divs}, references, root, lang)
             markups, missing = [markup], list(range(len(divs)))
+    if missing:
         found = {unit_id: piece for markup in markups for unit_id, piece in localise_notes(markup).items()}
         for i in missing:
             pieces[ids[i]] = found[ids[i]]

@@ -5,7 +5,7 @@ what a one-paragraph edit costs pandoc. In a session, one `pandoc lua` process
 (book/pandoc_worker.lua) stays up and renders each small request in ~0.05 s; its HTML is the
 command line's, byte for byte (tests/test_cache.py compares them over the whole book). Only
 sessions start it (book/build.py, for --watch and serve), and only renders of one run use it: a
-cold build still spreads its work over the cores in one-shot runs. Whenever anything is unusual
+cold build spreads its work over the cores in processes of its own (book/cold_pass.py). Whenever anything is unusual
 (pandoc warned, failed, or the worker is gone) render() returns None and the caller runs pandoc as
 usual, which reports any warning in its own words.
 
@@ -40,8 +40,9 @@ class Worker:
         self.lock = threading.Lock()  # one request at a time
         self.alive = True
 
-    def answer(self, request: str, data: bytes) -> str | None:
-        """The worker's answer to a request (see book/pandoc_worker.lua) about data, or None."""
+    def answer(self, request: str, data: bytes) -> tuple[str, list[str]] | None:
+        """The worker's answer to a request (see book/pandoc_worker.lua) about data, with pandoc's
+        warnings; or None, if pandoc failed or the worker is gone."""
         kind, _, rest = request.partition(" ")
         with self.lock:
             if not self.alive:
@@ -50,22 +51,26 @@ class Worker:
                 header = f"{kind} {len(data)}{' ' + rest if rest else ''}\n".encode()
                 self.process.stdin.write(header + data)
                 self.process.stdin.flush()
-                status, size = self.process.stdout.readline().split()
-                data = self.process.stdout.read(int(size))
+                status, size, warned = self.process.stdout.readline().split()
+                data = self.process.stdout.read(int(size) + int(warned))
             except (OSError, ValueError):  # the worker is gone (Ctrl+C reaches it too): no more requests
                 self.alive = False
                 return None
             except BaseException:  # interrupted halfway: its next answer would be this one's
                 self.alive = False
                 raise
-            if len(data) != int(size):  # cut short: the worker ended
+            if len(data) != int(size) + int(warned):  # cut short: the worker ended
                 self.alive = False
                 return None
         if status != b"ok":
             return None
-        return data.decode("utf-8") + "\n"  # the command line ends its output with a newline
+        output, warnings = data[:int(size)].decode("utf-8"), data[int(size):].decode("utf-8")
+        return output + "\n", warnings.splitlines()  # the command line ends its output with a newline
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """End the worker: let it finish what it is doing (wait), or kill it at once."""
+        if not wait:
+            self.process.kill()  # not under the lock: an answer being read ends with the process
         with self.lock:
             self.alive = False
             try:
@@ -73,6 +78,7 @@ class Worker:
                 self.process.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 self.process.kill()
+                self.process.wait()
 
 
 _WORKER: Worker | None = None
@@ -95,12 +101,19 @@ def start(warm_up: bytes) -> None:
 def render(document: bytes) -> str | None:
     """What `pandoc -f json -t html5 --citeproc --wrap=none` writes for the document (a pandoc
     JSON document), or None: no worker, or pandoc warned or failed."""
-    return _WORKER.answer("render", document) if _WORKER is not None else None
+    return unless_warned(_WORKER.answer("render", document) if _WORKER is not None else None)
 
 
 def parse(markdown: str, markdown_format: str) -> str | None:
     """What `pandoc -f FORMAT -t json` writes for the Markdown, or None (as render)."""
-    return _WORKER.answer(f"parse {markdown_format}", markdown.encode("utf-8")) if _WORKER is not None else None
+    return unless_warned(_WORKER.answer(f"parse {markdown_format}", markdown.encode("utf-8"))
+                         if _WORKER is not None else None)
+
+
+def unless_warned(answer: tuple[str, list[str]] | None) -> str | None:
+    """An answer's output, or None if pandoc warned: then the build runs pandoc as usual, which
+    reports the warning in its own words."""
+    return answer[0] if answer is not None and not answer[1] else None
 
 
 def running() -> bool:

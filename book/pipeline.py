@@ -78,7 +78,7 @@ def gather(root: Path, render_ahead: bool = False) -> Gathered:
 
     With render_ahead, pandoc renders the HTML (book/incremental.py) in a thread while the checks
     run: the checks are Python, pandoc is a process of its own, and the two together take the
-    time of the longer."""
+    time of the longer. A cold build's pandoc goes on to render what it parsed (book/cold_pass.py)."""
     config = load_book_config(root)
     parts = read_parts(config, root)
     apparatus = load_apparatus(root)
@@ -92,14 +92,16 @@ def gather(root: Path, render_ahead: bool = False) -> Gathered:
         report.error("sources.registry", problem, file=REGISTRY)
     sources = load_registry(root / "sources")
     snippets = make_snippets(parts, apparatus, sources) + register_snippets(register) + classroom_snippets(classroom)
-    ast, warnings, parsed = incremental.parse(snippets, root, PANDOC_NOTE_WARNINGS)
+    references = csl_items(sources)
+    ast, warnings, parsed, ahead = incremental.parse_ahead(snippets, root, PANDOC_NOTE_WARNINGS,
+                                                           (references, config.citation_locale) if render_ahead else None)
     for line in warnings:
         if not any(known in line for known in PANDOC_NOTE_WARNINGS):  # the check names file and line itself
             report.warning("pandoc.warning", line)
     gathered = Gathered(config, parts, apparatus, sources, snippets, ast, report, root, register, parsed, classroom)
     if render_ahead:
-        gathered.rendering = Background(incremental.render, ast, parsed, csl_items(sources), root,
-                                        config.citation_locale)
+        gathered.rendering = Background(incremental.render, ast, parsed, references, root,
+                                        config.citation_locale, ahead)
     run_checks(gathered)
     return gathered
 
