@@ -296,10 +296,11 @@ def read_json_many(root: Path, kind: str, entries: list[str]) -> dict:
     return found
 
 
-def write_json(root: Path, kind: str, entry: str, value) -> None:
-    """Store a JSON entry; it reaches the disk at the next flush()."""
+def write_json(root: Path, kind: str, entry: str, value, written: str | None = None) -> None:
+    """Store a JSON entry (written: the value as JSON already); it reaches the disk at the next flush()."""
     if enabled():
-        store(root).write(kind, entry, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        text = written if written is not None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        store(root).write(kind, entry, text.encode("utf-8"))
 
 
 def flush(root: Path) -> None:

@@ -14,6 +14,7 @@ the build runs pandoc the usual way, which reports it in its own words.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import convert, pandoc_worker
@@ -43,13 +44,19 @@ class ColdPass:
         (convert.worker_document); its parse must be done (parsed())."""
         self.renders[index] = self.pool.submit(self.workers[index].answer, "render-parsed", document)
 
-    def rendered(self) -> list[str] | None:
+    def rendered(self, each: Callable[[str], object]) -> list[str] | None:
         """Each group's HTML, as `pandoc -f json -t html5 --citeproc --wrap=none` writes it, or None
-        if any group failed or warned; then the processes are ended."""
+        if any group failed or warned; then the processes are ended. each(markup) is called on each
+        group's HTML in turn as it comes, while the groups after it may still be rendering."""
         try:
-            markups = [pandoc_worker.unless_warned(future.result()) if future is not None else None
-                       for future in self.renders]
-            return None if None in markups else markups
+            markups = []
+            for future in self.renders:
+                markup = pandoc_worker.unless_warned(future.result()) if future is not None else None
+                if markup is None:
+                    return None
+                each(markup)
+                markups.append(markup)
+            return markups
         finally:
             self.close()
 

@@ -176,7 +176,11 @@ def parse(snippets: list[Snippet], warm: bool = False) -> tuple[dict, list[str]]
 
 def read_ast(output: str) -> dict:
     """The AST from the JSON pandoc wrote, its citation counters zeroed (see CITATION_COUNTERS)."""
-    return json.loads(CITATION_COUNTERS.sub(r'"\1":0', output))
+    return json.loads(zero_counters(output))
+
+
+def zero_counters(output: str) -> str:
+    return CITATION_COUNTERS.sub(r'"\1":0', output)
 
 
 def render(ast: dict, references: list[dict], root: Path, lang: str, warm: bool = False) -> tuple[str, list[str]]:

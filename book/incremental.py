@@ -132,28 +132,29 @@ def recall_many(root: Path, kind: str, keys: list[str]) -> dict:
     return {**found, **read}
 
 
-def keep(root: Path, kind: str, key: str, value, later: bool = False) -> None:
-    """Remember a value, and store it in .cache/; later: at the next flush(), not now."""
+def keep(root: Path, kind: str, key: str, value, later: bool = False, written: str | None = None) -> None:
+    """Remember a value, and store it in .cache/; later: at the next flush(), not now; written:
+    the value as JSON already."""
     if not cache.enabled():
         return
     if len(MEMORY) > 20_000:  # a long serve session: start afresh rather than grow without end
         MEMORY.clear()
     MEMORY[(root, kind, key)] = value
     if later:
-        LATER.setdefault(root, []).append((kind, key, value))
+        LATER.setdefault(root, []).append((kind, key, value, written))
     else:
-        cache.write_json(root, kind, key, value)
+        cache.write_json(root, kind, key, value, written)
 
 
 # Entries kept in memory, not yet written: a cold build's parse entries (a whole book of JSON to
 # write) are written while pandoc renders, by the checks' flush (check_snippets always follows
 # parse: book/pipeline.py), not before the render can start.
-LATER: dict[Path, list[tuple[str, str, object]]] = {}
+LATER: dict[Path, list[tuple[str, str, object, str | None]]] = {}
 
 
 def flush(root: Path) -> None:
-    for kind, key, value in LATER.pop(root, []):
-        cache.write_json(root, kind, key, value)
+    for kind, key, value, written in LATER.pop(root, []):
+        cache.write_json(root, kind, key, value, written)
     cache.flush(root)
 
 
@@ -184,8 +185,10 @@ def parse_ahead(snippets: list[Snippet], root: Path, ignored: tuple[str, ...],
     ahead = None
     if missing:
         groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
+        written: dict[str, str | None] = {}  # the entries' JSON, when the cold pass has it as pandoc wrote it
         if render_with is not None and len(missing) == len(units):  # a cold build
-            ahead = parse_rendering_ahead(groups, keys, entries, (render_with[0], root, render_with[1]), ignored)
+            ahead = parse_rendering_ahead(groups, keys, entries, written, (render_with[0], root, render_with[1]),
+                                          ignored)
         if ahead is None:
             # one run: small enough for the pandoc a --watch or serve session keeps running, if any
             runs = in_parallel([(convert.parse, (group, len(groups) == 1)) for group in groups])
@@ -197,7 +200,7 @@ def parse_ahead(snippets: list[Snippet], root: Path, ignored: tuple[str, ...],
             for unit in missing:
                 entries[unit.id] = parse_entry(ast["pandoc-api-version"], divs[unit.id])
         for unit in missing:
-            keep(root, "parse", keys[unit.id], entries[unit.id], later=True)
+            keep(root, "parse", keys[unit.id], entries[unit.id], later=True, written=written.get(unit.id))
     cache.flush(root)  # what was read (written: at the next flush)
     api = entries[units[0].id]["api"] if units else None
     blocks, parsed = [], {}
@@ -227,12 +230,13 @@ def parse_entry(api, div: dict) -> dict:
 
 
 def parse_rendering_ahead(groups: list[list[Snippet]], keys: dict[str, str], entries: dict[str, dict],
-                          render_with: tuple[list[dict], Path, str], ignored: tuple[str, ...]) -> ColdPass | None:
+                          written: dict[str, str | None], render_with: tuple[list[dict], Path, str],
+                          ignored: tuple[str, ...]) -> ColdPass | None:
     """A cold build's parse by processes that go on to render what they parsed (book/cold_pass.py):
     each group's render is requested as soon as the groups before it are parsed, primed with the
-    state they leave citeproc in. Adds the groups' units to entries; None if pandoc failed or
-    warned (of anything but the ignored), or a unit did not come out whole (then entries are as
-    they were, and the parse is done as usual)."""
+    state they leave citeproc in. Adds the groups' units to entries, and their JSON to written
+    (entry_text); None if pandoc failed or warned (of anything but the ignored), or a unit did not
+    come out whole (then the parse is done as usual)."""
     run = ColdPass(groups)
     found: dict[str, dict] = {}
     seen: tuple[str, ...] = ()  # as render() follows the state, from the start of the book
@@ -248,17 +252,44 @@ def parse_rendering_ahead(groups: list[list[Snippet]], keys: dict[str, str], ent
         blocks = priming(list(seen), trailing) if index else []
         run.render(index, convert.worker_document({"pandoc-api-version": api_version(answer[0]), "blocks": blocks},
                                                   *render_with))
-        ast = convert.read_ast(answer[0])
+        output = convert.zero_counters(answer[0])
+        ast = json.loads(output)
         if not clean(ast, group, answer[1], ignored):
             run.close()
             return None
-        for unit, div in zip(group, ast["blocks"]):
+        texts = div_texts(output, [unit.id for unit in group]) or [None] * len(group)
+        for unit, div, text in zip(group, ast["blocks"], texts):
             found[unit.id] = entry = parse_entry(ast["pandoc-api-version"], div)
+            written[unit.id] = text and entry_text(entry, text)
             if entry["facts"]["events"]:
                 state, seen, trailing = state_after(state, seen, trailing,
                                                     {"key": keys[unit.id], "events": entry["facts"]["events"]})
     entries.update(found)
     return run
+
+
+def div_texts(output: str, ids: list[str]) -> list[str] | None:
+    """The JSON of each div of a document that pandoc wrote, the snippets' (units') divs with these
+    ids, cut out of it as written: a cold build stores them without writing thousands of ASTs out
+    again. None if they cannot be told apart so (another div of class snippet alone is there)."""
+    heads = [f'{{"t":"Div","c":[[{json.dumps(unit_id)},["snippet"],[]],' for unit_id in ids]
+    if output.count('["snippet"],[]],') != len(ids):
+        return None
+    starts, position = [], 0
+    for head in heads:
+        position = output.find(head, position)
+        if position < 0:
+            return None
+        starts.append(position)
+    ends = [start - 1 for start in starts[1:]] + [output.rindex("]}")]  # a comma, or the blocks' end
+    texts = [output[start:end] for start, end in zip(starts, ends)]
+    return texts if all(text.endswith("}") for text in texts) else None
+
+
+def entry_text(entry: dict, div_text: str) -> str:
+    """A parse entry as JSON, its div's as pandoc wrote it (json.loads gives the entry back)."""
+    return (f'{{"api":{json.dumps(entry["api"])},"div":{div_text},'
+            f'"facts":{json.dumps(entry["facts"], ensure_ascii=False, separators=(",", ":"))}}}')
 
 
 PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is as quick as two
@@ -445,18 +476,24 @@ def priming(items: list[str], trailing: list) -> list:
     return blocks + [block for event in trailing for block in event_blocks(event)]
 
 
-def localise_notes(markup: str) -> dict[str, dict]:
-    """Cut pandoc's HTML into snippets, each with its own notes, numbered from 1 within it."""
+def localise_notes(markup: str, elements: dict[str, tuple] | None = None) -> dict[str, dict]:
+    """Cut pandoc's HTML into snippets, each with its own notes, numbered from 1 within it; as
+    markup, and into elements (if given) as elements: id -> (div, notes)."""
     root = html.fragment_fromstring(markup, create_parent="div")
     notes = {item.get("id"): item for item in root.xpath('.//section[@id="footnotes"]/ol/li')}
     pieces = {}
     for div in root.xpath('./div[contains(@class, "snippet")]'):
-        own = []
+        own, own_elements = [], []
         for number, ref in enumerate(note_refs(div), start=1):
             note = notes[ref.get("href").lstrip("#")]
             renumber(ref, note, number)
             own.append(html.tostring(note, encoding="unicode", with_tail=False))
+            own_elements.append(note)
         pieces[div.get("id")] = {"div": html.tostring(div, encoding="unicode", with_tail=False), "notes": own}
+        if elements is not None:
+            for element in (div, *own_elements):
+                element.tail = None  # as the markup has them: without
+            elements[div.get("id")] = (div, own_elements)
     return pieces
 
 
@@ -471,7 +508,7 @@ def renumber(ref, note, number: int) -> None:
         back.set("href", f"#fnref{number}")
 
 
-def assemble(pieces: list[tuple[str, list[tuple[str, dict]]]]) -> RenderedHTML:
+def assemble(pieces: list[tuple[str, list[tuple[str, dict]]]], fresh: dict[str, tuple] | None = None) -> RenderedHTML:
     """The snippets' pieces, in book order, as one rendering with the notes numbered across the
     book; pieces: (snippet id, [(render key, rendered piece) of each of its units]), the units'
     joined into one div.
@@ -479,19 +516,20 @@ def assemble(pieces: list[tuple[str, list[tuple[str, dict]]]]) -> RenderedHTML:
     A snippet's div and notes depend only on its units' renderings and the number of the note
     before it: in a --watch session they are remembered under those, and shared from build to build
     (nobody changes them: book/enrich.py copies a note before marking it), and so is their markup
-    once written out (RenderedHTML.markup)."""
+    once written out (RenderedHTML.markup). fresh: the units just rendered, as elements (render key ->
+    (div, notes): localise_notes), used as they are rather than parsed again from their markup."""
     found: dict[str, tuple] = {}
-    missing: list[tuple[tuple, str, list[dict], int]] = []  # (key, snippet id, units, number before it)
+    missing: list[tuple[tuple, str, list[tuple[str, dict]], int]] = []  # (key, snippet id, units, number before it)
     number = 0
     for snippet_id, own in pieces:
         key = (snippet_id, number, *[unit_key for unit_key, _ in own])
         done = _ASSEMBLED.lookup(key)
         if done is None:
-            missing.append((key, snippet_id, [unit for _, unit in own], number))
+            missing.append((key, snippet_id, own, number))
         else:
             found[snippet_id] = done
         number += sum(len(unit["notes"]) for _, unit in own)
-    for (key, snippet_id, _, _), done in zip(missing, assemble_snippets([m[1:] for m in missing])):
+    for (key, snippet_id, _, _), done in zip(missing, assemble_snippets([m[1:] for m in missing], fresh or {})):
         found[snippet_id] = done
         _ASSEMBLED.keep(key, done)
     snippets, notes, markup = {}, {}, {}
@@ -504,17 +542,24 @@ def assemble(pieces: list[tuple[str, list[tuple[str, dict]]]]) -> RenderedHTML:
                                                          if "bibliography" in snippets else snippets), markup)
 
 
-def assemble_snippets(snippets: list[tuple[str, list[dict], int]]) -> list[tuple]:
+def assemble_snippets(snippets: list[tuple[str, list[tuple[str, dict]], int]], fresh: dict[str, tuple]) -> list[tuple]:
     """Each snippet's div (its units' joined), its notes numbered from the number given + 1, and an
-    empty dict for its markup once written out; snippets: (id, units, number before it)."""
+    empty dict for its markup once written out; snippets: (id, [(render key, unit)], number before
+    it); fresh: see assemble()."""
     if not snippets:
         return []
-    # One parse of all the units (each is a whole element, as lxml wrote it), not one per unit.
-    units = [unit for _, own, _ in snippets for unit in own]
-    markup = "".join(unit["div"] for unit in units) + "<ol>" + "".join(n for unit in units for n in unit["notes"]) + "</ol>"
-    root = html.fragment_fromstring(markup, create_parent="div")
-    items = iter(root[-1])
-    divs = iter(list(root[:-1]))
+    keys = [unit_key for _, own, _ in snippets for unit_key, _ in own]
+    if all(unit_key in fresh for unit_key in keys):  # a cold build: every unit just rendered
+        divs = iter([fresh[unit_key][0] for unit_key in keys])
+        items = iter([note for unit_key in keys for note in fresh[unit_key][1]])
+    else:
+        # One parse of all the units (each is a whole element, as lxml wrote it), not one per unit.
+        units = [unit for _, own, _ in snippets for _, unit in own]
+        markup = ("".join(unit["div"] for unit in units) + "<ol>" + "".join(n for unit in units for n in unit["notes"])
+                  + "</ol>")
+        root = html.fragment_fromstring(markup, create_parent="div")
+        items = iter(root[-1])
+        divs = iter(list(root[:-1]))
     done = []
     for snippet_id, own, number in snippets:
         div = next(divs)
@@ -604,8 +649,13 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     missing = [i for i, unit_id in enumerate(ids) if unit_id not in pieces]
     warnings: list[str] = []
     markups = None
-    if ahead is not None:  # what it renders, if that is what is missing
-        markups = ahead.rendered() if [ids[i] for i in missing] == ahead.unit_ids else ahead.close()
+    fresh: dict[str, tuple] = {}  # the units rendered now, as elements: unit id -> (div, notes)
+    found: dict[str, dict] = {}
+    if ahead is not None:  # what it renders, if that is what is missing: each group cut up as it comes
+        markups = ahead.rendered(lambda markup: found.update(localise_notes(markup, fresh))) \
+            if [ids[i] for i in missing] == ahead.unit_ids else ahead.close()
+        if markups is None:
+            found, fresh = {}, {}
     if missing and markups is None:
         runs = []
         groups = halves(missing, [units[i]["size"] for i in missing])
@@ -628,7 +678,8 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
             markup, warnings = convert.render({**ast, "blocks": divs}, references, root, lang)
             markups, missing = [markup], list(range(len(divs)))
     if missing:
-        found = {unit_id: piece for markup in markups for unit_id, piece in localise_notes(markup).items()}
+        if not found:
+            found = {unit_id: piece for markup in markups for unit_id, piece in localise_notes(markup, fresh).items()}
         for i in missing:
             pieces[ids[i]] = found[ids[i]]
             if not warnings:
@@ -636,4 +687,4 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
         cache.flush(root)
     unit_keys = dict(zip(ids, keys))
     return assemble([(snippet_id, [(unit_keys[unit["id"]], pieces[unit["id"]]) for unit in parsed[snippet_id]["units"]])
-                     for snippet_id in snippet_ids]), warnings
+                     for snippet_id in snippet_ids], {unit_keys[unit_id]: both for unit_id, both in fresh.items()}), warnings
