@@ -62,8 +62,9 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             draw_cover_ahead(options.root)  # its key (its process started early: cli.py)
             from .cover import release
 
-            # Drawn from now on: beside pandoc's last second of rendering, then beside the EPUB's
-            # packing. Later, a loaded machine kept the EPUB waiting; earlier, the render waits.
+            if book.rendering is not None:
+                book.rendering.result()  # pandoc is done, and its two cores free
+            # Drawn from now on, on one core, while this process builds the EPUB on the other.
             release()
         view = render_view(book)
         results: list[str] = []

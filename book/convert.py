@@ -15,10 +15,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypandoc
-
 from . import pandoc_worker
 from .diagnostics import BuildError, Diagnostic
+from .pandoc_binary import pandoc_path
 
 CSL_STYLE = "styles/csl/chicago-shortened-notes-bibliography.csl"
 FENCE = ":" * 12
@@ -117,7 +116,7 @@ def run_pandoc(args: list[str], text: str, what: str) -> tuple[str, list[str]]:
     """Run the pandoc that pypandoc-binary ships (never one found elsewhere on the machine).
 
     Returns its output and its warnings, one per line."""
-    pandoc = pypandoc.get_pandoc_path()
+    pandoc = pandoc_path()
     # --sandbox: pandoc may read only the files named on its command line (the CSL style), and
     # never the network, whatever the text asks for.
     process = subprocess.Popen([pandoc, "--sandbox", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

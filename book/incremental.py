@@ -32,7 +32,6 @@ from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
-import pypandoc
 from lxml import html
 
 from . import cache, convert
@@ -41,6 +40,7 @@ from .convert import Snippet
 from .diagnostics import Diagnostic, Report
 from .html import RenderedHTML, bibliography_of, finish_note, note_refs, split_pandoc_html
 from .memo import Memo
+from .pandoc_binary import pandoc_identity
 from .snippet_pieces import SEPARATOR, cut
 
 BOOK = Path(__file__).resolve().parent
@@ -60,11 +60,6 @@ NOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.M)
 def code_key(*names: str) -> str:
     """The code that computes a cached value is part of its key."""
     return cache.file_key(*(BOOK / name for name in names))
-
-
-@lru_cache(maxsize=1)
-def pandoc_version() -> str:
-    return str(pypandoc.get_pandoc_version())
 
 
 @lru_cache(maxsize=4096)
@@ -94,7 +89,7 @@ def parse_keys(snippets: list[Snippet]) -> list[str]:
         entangled = bool(mentioned - defined) or any(len(owners[label]) > 1 for label in mentioned)
         if entangled and whole is None:
             whole = cache.key(*[t.id + "\0" + t.markdown for t in snippets])
-        keys.append(KEYS.get(("parse", code, pandoc_version(), shared, s.id, s.markdown.strip(),
+        keys.append(KEYS.get(("parse", code, pandoc_identity(), shared, s.id, s.markdown.strip(),
                               whole if entangled else "")))
     return keys
 
@@ -629,7 +624,7 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     ids = [unit["id"] for unit in units]
     divs = [unit["div"] for unit in units]
     fixed = cache.key("render", code_key("convert.py", "html.py", "incremental.py", "snippet_pieces.py"),
-                      pandoc_version(), cache.file_key(root / convert.CSL_STYLE), lang, references)
+                      pandoc_identity(), cache.file_key(root / convert.CSL_STYLE), lang, references)
     keys, states = [], []
     seen: tuple[str, ...] = ()  # the sources cited so far, in order of first citation
     trailing: list = []  # the notes from the last that cites anything

@@ -23,7 +23,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-import pypandoc
+from .pandoc_binary import pandoc_path
 
 SCRIPT = Path(__file__).with_name("pandoc_worker.lua")
 
@@ -35,7 +35,7 @@ class Worker:
         clean = {name: os.environ[name] for name in ("LANG", "LC_ALL") if name in os.environ}
         clean["XDG_DATA_HOME"] = str(SCRIPT.parent / "no-pandoc-data-folder")  # does not exist
         clean["HOME"] = clean["XDG_DATA_HOME"]
-        self.process = subprocess.Popen([pypandoc.get_pandoc_path(), "lua", str(SCRIPT)], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([pandoc_path(), "lua", str(SCRIPT)], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=clean)
         self.lock = threading.Lock()  # one request at a time
         self.alive = True

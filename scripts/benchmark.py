@@ -156,9 +156,9 @@ def cold_epub_and_pandoc(book_holder) -> tuple[tuple, tuple, tuple]:
         gathered = book_holder["book"]
         (Path(folder) / "book.md").write_text(convert.join_snippets(gathered.snippets), encoding="utf-8")
         (Path(folder) / "references.json").write_text(json.dumps(csl_items(gathered.sources)), encoding="utf-8")
-        import pypandoc
+        from book.pandoc_binary import pandoc_path
 
-        pandoc = timed_run([pypandoc.get_pandoc_path(), "-f", convert.MARKDOWN, "-t", "epub3", "--citeproc",
+        pandoc = timed_run([pandoc_path(), "-f", convert.MARKDOWN, "-t", "epub3", "--citeproc",
                             f"--csl={ROOT / convert.CSL_STYLE}", f"--bibliography={Path(folder) / 'references.json'}",
                             "-o", str(Path(folder) / "pandoc.epub"), str(Path(folder) / "book.md")])
         return cold, warm, pandoc

@@ -162,7 +162,7 @@ def test_pandoc_runs_sandboxed_and_reads_no_metadata(monkeypatch, book, tmp_path
     from book import convert
 
     seen = []
-    convert.pypandoc.get_pandoc_path()  # found first: pypandoc tries candidates with `pandoc --version`
+    convert.pandoc_path()  # found first (the Popen watched below is for the runs)
     real = convert.subprocess.Popen
     monkeypatch.setattr(convert.subprocess, "Popen", lambda args, **kw: seen.append(args) or real(args, **kw))
     text = f"Text.\n\n---\nbibliography: {book.parent / 'secret.json'}\nnocite: '@*'\n---\n\n::: {{#refs}}\n:::\n"
@@ -770,7 +770,7 @@ def test_a_stopped_build_does_not_wait_for_its_pandoc(monkeypatch, tmp_path):
     slow = tmp_path / "pandoc"
     slow.write_text("#!/bin/sh\nexec sleep 600\n")
     slow.chmod(0o755)
-    monkeypatch.setattr(convert.pypandoc, "get_pandoc_path", lambda: str(slow))
+    monkeypatch.setattr(convert, "pandoc_path", lambda: str(slow))
     outcome = []
 
     def run():
