@@ -1,6 +1,7 @@
 """The caches of parse, check and render (book/incremental.py): a cached build gives the bytes of a
 cold one, an edit shows, a changed source re-checks the quotations that cite it, damage is ignored."""
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -205,6 +206,48 @@ def test_the_pandoc_a_session_keeps_running_renders_what_pandoc_renders():
         assert any("no-such-source" in line for line in warnings), warnings
     finally:
         pandoc_worker.stop()
+
+
+def test_a_cold_build_parses_and_renders_each_half_in_one_pandoc_as_one_shot_runs_do(no_cache):
+    """A cold build's two pandoc processes (book/cold_pass.py) parse half of the book each and go
+    on to render it, the second half primed with the first half's citations: the AST, the stored
+    parse entries and the HTML must be those of one-shot `pandoc` runs, and a warning falls back to them."""
+    with no_cache:  # nothing cached: parsed and rendered anew each time
+        from book.pipeline import PANDOC_NOTE_WARNINGS
+
+        book = gather(ROOT)  # without render_ahead: parsed by one-shot runs
+        references, lang = csl_items(book.sources), book.config.citation_locale
+        one_shot = incremental.render(book.ast, book.parsed, references, ROOT, lang)
+        ast, warnings, parsed, ahead = incremental.parse_ahead(book.snippets, ROOT, PANDOC_NOTE_WARNINGS,
+                                                               (references, lang))
+        assert ahead is not None and len(ahead.workers) == 2, "a cold build of the book runs two halves"
+        assert ast == book.ast and parsed == book.parsed and warnings == []
+        by_pass = incremental.render(ast, parsed, references, ROOT, lang, ahead)
+        assert by_pass[1] == [] and by_pass[0].snippets.keys() == one_shot[0].snippets.keys()
+        assert {k: inner_html(v) for k, v in by_pass[0].snippets.items()} == \
+            {k: inner_html(v) for k, v in one_shot[0].snippets.items()}
+        assert {k: inner_html(v) for k, v in by_pass[0].notes.items()} == \
+            {k: inner_html(v) for k, v in one_shot[0].notes.items()}
+        # The parse entries are stored as pandoc wrote their JSON: they read back as the entries.
+        from book.snippet_pieces import cut
+
+        units = [unit for snippet in book.snippets for unit in cut(snippet)]
+        keys = dict(zip([unit.id for unit in units], incremental.parse_keys(units)))
+        groups = incremental.halves(units, [len(unit.markdown) for unit in units], incremental.PARSE_ITEM_COST)
+        entries, written = {}, {}
+        run = incremental.parse_rendering_ahead(groups, keys, entries, written, (references, ROOT, lang),
+                                                PANDOC_NOTE_WARNINGS)
+        run.close()
+        assert len(written) == len(units) and all(written.values())
+        assert all(json.loads(written[unit_id]) == entry for unit_id, entry in entries.items())
+        # A warning (a source nobody registered) is said as pandoc says it: the usual runs take over.
+        body = next(s for s in book.snippets if s.id == "body-industrialization")
+        unknown = [convert.Snippet(body.id, body.markdown + "\n\nAnd [@no-such-source].\n", body.file, body.line)
+                   if s is body else s for s in book.snippets]
+        ast, _, parsed, ahead = incremental.parse_ahead(unknown, ROOT, PANDOC_NOTE_WARNINGS, (references, lang))
+        assert ahead is not None  # the parse does not warn; the render does
+        _, warnings = incremental.render(ast, parsed, references, ROOT, lang, ahead)
+        assert any("no-such-source" in line for line in warnings), warnings
 
 
 def test_a_watch_session_renders_edits_as_a_cold_build_does(tmp_path, no_cache):
