@@ -29,13 +29,15 @@ SCRIPT = Path(__file__).with_name("pandoc_worker.lua")
 
 
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, runtime: tuple[str, ...] = ()) -> None:
+        """runtime: options for pandoc's Haskell runtime (+RTS … -RTS)."""
         # No environment from outside: no LUA_INIT or LUA_PATH to run, no user data folder (with its
         # init.lua) to read; only the locale, for pandoc's own text handling.
         clean = {name: os.environ[name] for name in ("LANG", "LC_ALL") if name in os.environ}
         clean["XDG_DATA_HOME"] = str(SCRIPT.parent / "no-pandoc-data-folder")  # does not exist
         clean["HOME"] = clean["XDG_DATA_HOME"]
-        self.process = subprocess.Popen([pandoc_path(), "lua", str(SCRIPT)], stdin=subprocess.PIPE,
+        runtime_options = ["+RTS", *runtime, "-RTS"] if runtime else []
+        self.process = subprocess.Popen([pandoc_path(), *runtime_options, "lua", str(SCRIPT)], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=clean)
         self.lock = threading.Lock()  # one request at a time
         self.alive = True
