@@ -179,12 +179,14 @@ def parse_ahead(snippets: list[Snippet], root: Path, ignored: tuple[str, ...],
     warnings: list[str] = []
     ahead = None
     if missing:
-        groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
         written: dict[str, str | None] = {}  # the entries' JSON, when the cold pass has it as pandoc wrote it
-        if render_with is not None and len(missing) == len(units):  # a cold build
+        if render_with is not None and len(missing) == len(units):  # a cold build: parsed and rendered at once
+            groups = halves(missing, [len(u.markdown) + CITATION_COST * u.markdown.count("@") for u in missing],
+                            PARSE_ITEM_COST)
             ahead = parse_rendering_ahead(groups, keys, entries, written, (render_with[0], root, render_with[1]),
                                           ignored)
         if ahead is None:
+            groups = halves(missing, [len(u.markdown) for u in missing], PARSE_ITEM_COST)
             # one run: small enough for the pandoc a --watch or serve session keeps running, if any
             runs = in_parallel([(convert.parse, (group, len(groups) == 1)) for group in groups])
             ast = {**runs[0][0], "blocks": [block for run, _ in runs for block in run["blocks"]]}
@@ -292,6 +294,9 @@ PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is a
 # worth: the book's glossary, people and timeline are a thousand short snippets, and halves of
 # equal characters took pandoc half as long again to parse for the half that held them.
 PARSE_ITEM_COST = 120
+# What citeproc spends on a citation ('@'), in characters' worth, when the halves are rendered too
+# (a cold build): the chapters cite on every page, the glossary and the timeline seldom.
+CITATION_COST = 200
 
 
 def halves(items: list, sizes: list[int], item_cost: int = 0) -> list[list]:
