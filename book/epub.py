@@ -28,7 +28,7 @@ from .epub_pages import add_page_list
 from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
                         finish_package)
 from .font_subset import characters_used, subset_font
-from .memo import Memo
+from .memo import Memo, collections_paused
 from .html import note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .paths import image_file
@@ -159,6 +159,7 @@ def link_across(root: html.HtmlElement, file_name: str, home: dict[str, str]) ->
             link.set("href", f"{home[target]}#{target}")
 
 
+@collections_paused()
 def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) -> tuple[bytes, int]:
     """The EPUB, carrying the page numbers of the print edition that page_map describes."""
     config = view.config

@@ -27,7 +27,7 @@ from lxml import etree
 
 from . import cache
 from .epub import packed_files, repack
-from .memo import Memo
+from .memo import Memo, collections_paused
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -212,6 +212,7 @@ def content_documents(files: dict[str, bytes]) -> set[str]:
             and "nav" not in (item.get("properties") or "").split()}
 
 
+@collections_paused()
 def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     """The kepub made from an EPUB archive's bytes, and the number of sentence spans in it."""
     files, stamp = unpacked(data)
