@@ -82,7 +82,8 @@ def not_a_sentence_end(preceding: str) -> bool:
 
 
 def local(element) -> str:
-    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 class Spanner:
@@ -117,9 +118,9 @@ class Spanner:
         if block:
             self.new_block, self.recent = True, ""
         children = list(element)
-        if element.text and element.text.strip():
-            for index, span in enumerate(self.spans_for(element, element.text)):
-                element.insert(index, span)
+        text = element.text  # read once: each read decodes the text anew
+        if text and not text.isspace():
+            element[0:0] = self.spans_for(element, text)
             element.text = None
         for child in children:
             child_name = local(child)
@@ -132,10 +133,10 @@ class Spanner:
                 holder.tail, child = tail, holder
             elif not left_alone(child, child_name):
                 self.walk(child, child_name)
-            if child.tail and child.tail.strip():
+            tail = child.tail
+            if tail and not tail.isspace():
                 position = element.index(child) + 1
-                for offset, span in enumerate(self.spans_for(element, child.tail)):
-                    element.insert(position + offset, span)
+                element[position:position] = self.spans_for(element, tail)
                 child.tail = None
         if block:
             self.new_block, self.recent = True, ""
