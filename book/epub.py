@@ -221,8 +221,19 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     writer = FilesWriter(None, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                       "landmark_title": "Landmarks", "epub3_pages": False})
     writer.process()
-    files = finish(writer.write(), config.language, css, markers, root)
+    files = writer.write()
+    start_kepub(files)
+    files = finish(files, config.language, css, markers, root)
     return repack(files, config.date), len(files)
+
+
+def start_kepub(files: dict[str, bytes]) -> None:
+    """The kepub (book/kepub.py) is made of the content documents, which are done by now: a worker
+    starts on them while this process finishes the EPUB (fonts, archive)."""
+    from .kepub import content_documents, transform_ahead  # book/kepub.py imports this module
+
+    documents = content_documents(files)
+    transform_ahead([content for name, content in files.items() if name in documents])
 
 
 class FilesWriter(epub.EpubWriter):

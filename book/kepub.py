@@ -227,43 +227,77 @@ def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
 
 
 PARALLEL_FROM = 300_000  # bytes of XHTML to transform below which a second process does not pay
+AHEAD_SHARE = 2 / 3  # of the documents, for a worker started while the EPUB is finished (transform_ahead)
+
+
+def transform_ahead(documents: list[bytes]) -> None:
+    """Start on the kepub while the EPUB is being finished: a cold build has the whole book to do,
+    and nothing else for the other core by then. A forked process transforms about two thirds of
+    the EPUB's content documents (this one, meanwhile, finishes the EPUB: fonts, archive), and
+    kobo_documents takes its results."""
+    global _AHEAD
+    if _AHEAD is not None:
+        _AHEAD.stop()  # a kepub never asked for
+        _AHEAD = None
+    keys = [hashlib.sha256(data).digest() for data in documents]
+    missing = [index for index, key in enumerate(keys) if _DONE.lookup(key) is None]
+    theirs = share_of(missing, [len(documents[index]) for index in missing], AHEAD_SHARE)
+    if theirs:
+        _AHEAD = Worker([documents[index] for index in theirs], [keys[index] for index in theirs])
+
+
+_AHEAD: Worker | None = None  # the worker transform_ahead started, until kobo_documents takes it
 
 
 def kobo_documents(documents: list[bytes]) -> list[tuple[bytes, int]]:
-    """kobo_document_once of each document. A cold build has the whole book to do, and nothing
-    else to do on the other core by then: a forked process does about half of the documents."""
+    """kobo_document_once of each document: those of a worker started ahead, or else about half of
+    them, are done by a forked process (a cold build has nothing else for the other core to do)."""
     keys = [hashlib.sha256(data).digest() for data in documents]
     done: list = [_DONE.lookup(key) for key in keys]
     missing = [index for index, value in enumerate(done) if value is None]
-    theirs = other_half(missing, [len(documents[index]) for index in missing])
-    worker = Worker([documents[index] for index in theirs]) if theirs else None
+    worker = worker_for({keys[index] for index in missing})
+    if worker is None:
+        theirs = share_of(missing, [len(documents[index]) for index in missing], 1 / 2)
+        worker = Worker([documents[index] for index in theirs], [keys[index] for index in theirs]) if theirs else None
+    theirs_keys = set(worker.keys) if worker else set()
     for index in missing:
-        if index not in theirs:
+        if keys[index] not in theirs_keys:
             done[index] = kobo_document(documents[index])
-    results = worker.results() if worker else []
-    for index, result in zip(theirs, results):
-        done[index] = result
+    results = dict(zip(worker.keys, worker.results())) if worker else {}
     for index in missing:
-        done[index] = done[index] or kobo_document(documents[index])  # the worker failed: done here
+        done[index] = done[index] or results.get(keys[index]) or kobo_document(documents[index])  # the worker failed: done here
         _DONE.keep(keys[index], done[index])
     return done
 
 
-def other_half(indexes: list[int], sizes: list[int]) -> list[int]:
-    """The indexes (about half the bytes) another process should do; none if it would not pay."""
+def worker_for(wanted: set[bytes]) -> Worker | None:
+    """The worker started ahead, if what it does is wanted (else it is stopped)."""
+    global _AHEAD
+    worker, _AHEAD = _AHEAD, None
+    if worker is not None and not set(worker.keys) <= wanted:
+        worker.stop()
+        return None
+    return worker
+
+
+def share_of(indexes: list[int], sizes: list[int], share: float) -> list[int]:
+    """The indexes (about `share` of the bytes) another process should do; none if it would not pay."""
     if sum(sizes) < PARALLEL_FROM or len(indexes) < 2 or (os.cpu_count() or 1) < 2:
         return []
-    ours, theirs, balance = [], [], 0
-    for index, size in sorted(zip(indexes, sizes), key=lambda pair: -pair[1]):  # largest first, to the lighter side
-        (ours if balance <= 0 else theirs).append(index)
-        balance += size if balance <= 0 else -size
+    target, theirs, theirs_bytes = share * sum(sizes), [], 0
+    for index, size in sorted(zip(indexes, sizes), key=lambda pair: -pair[1]):  # largest first
+        if theirs_bytes + size / 2 <= target:  # nearer the target with it than without
+            theirs.append(index)
+            theirs_bytes += size
     return sorted(theirs)
 
 
 class Worker:
-    """kobo_document of some documents in a forked process (no start-up: it has this one's modules)."""
+    """kobo_document of some documents (keys: their SHA-256) in a forked process (no start-up: it
+    has this one's modules)."""
 
-    def __init__(self, documents: list[bytes]) -> None:
+    def __init__(self, documents: list[bytes], keys: list[bytes]) -> None:
+        self.keys = keys
         context = multiprocessing.get_context("fork")
         self.connection, theirs = context.Pipe(duplex=False)
         self.process = context.Process(target=_transform, args=(theirs, os.getpid(), documents), daemon=True)
@@ -279,6 +313,11 @@ class Worker:
         self.connection.close()
         self.process.join()
         return results
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.connection.close()
+        self.process.join()
 
 
 def _transform(connection, parent: int, documents: list[bytes]) -> None:
