@@ -101,22 +101,25 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
     trees = {}
     for page in pages:
         root = html.fragment_fromstring(page.body, create_parent="div")
+        # New elements are made in the page's own document (root.makeelement): one made on its
+        # own brings a document of its own, merged into the page's when it is inserted.
         refs = note_refs(root)
         stem = page.file_name.removesuffix(".xhtml")
         asides = []
         for number, ref in enumerate(refs, start=1):
             note = note_content(view.notes, ref)
-            call = html.Element("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
-                                      "epub:type": "noteref", "role": "doc-noteref", "class": "noteref"})
+            call = root.makeelement("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
+                                          "epub:type": "noteref", "role": "doc-noteref", "class": "noteref"})
             call.text = str(number)
-            sup = html.Element("sup")
+            sup = root.makeelement("sup", {})
             sup.append(call)
             sup.tail = ref.tail
             ref.getparent().replace(ref, sup)
-            aside = html.Element("aside", {"id": f"{stem}-note-{number}", "epub:type": "footnote",
-                                           "role": "doc-footnote", "class": "footnote"})
+            aside = root.makeelement("aside", {"id": f"{stem}-note-{number}", "epub:type": "footnote",
+                                               "role": "doc-footnote", "class": "footnote"})
             paragraphs = note_paragraphs(note)
-            back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number"})
+            back = root.makeelement("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink",
+                                          "class": "note-number"})
             back.text = f"{number}."
             first = paragraphs[0]
             back.tail = " " + (first.text or "")
@@ -129,9 +132,9 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
         if asides:
             # The part's notes close the part: a section with a heading of its own, for navigation by
             # heading and by landmark; each note stays an aside so that reading systems pop it up.
-            notes = html.Element("section", {"class": "notes", "epub:type": "endnotes", "role": "doc-endnotes",
-                                             "aria-labelledby": f"{stem}-notes"})
-            heading = html.Element("h2", {"class": "notes-title", "id": f"{stem}-notes"})
+            notes = root.makeelement("section", {"class": "notes", "epub:type": "endnotes", "role": "doc-endnotes",
+                                                 "aria-labelledby": f"{stem}-notes"})
+            heading = root.makeelement("h2", {"class": "notes-title", "id": f"{stem}-notes"})
             heading.text = "Notes"
             notes.append(heading)
             notes.extend(asides)
