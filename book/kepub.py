@@ -27,6 +27,7 @@ from lxml import etree
 
 from . import cache
 from .epub import packed_files, repack
+from .epub_files import share_of
 from .memo import Memo, collections_paused
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -241,7 +242,7 @@ def transform_ahead(documents: list[bytes]) -> None:
         _AHEAD = None
     keys = [hashlib.sha256(data).digest() for data in documents]
     missing = [index for index, key in enumerate(keys) if _DONE.lookup(key) is None]
-    theirs = share_of(missing, [len(documents[index]) for index in missing], AHEAD_SHARE)
+    theirs = share_of(missing, [len(documents[index]) for index in missing], AHEAD_SHARE, PARALLEL_FROM)
     if theirs:
         _AHEAD = Worker([documents[index] for index in theirs], [keys[index] for index in theirs])
 
@@ -257,7 +258,7 @@ def kobo_documents(documents: list[bytes]) -> list[tuple[bytes, int]]:
     missing = [index for index, value in enumerate(done) if value is None]
     worker = worker_for({keys[index] for index in missing})
     if worker is None:
-        theirs = share_of(missing, [len(documents[index]) for index in missing], 1 / 2)
+        theirs = share_of(missing, [len(documents[index]) for index in missing], 1 / 2, PARALLEL_FROM)
         worker = Worker([documents[index] for index in theirs], [keys[index] for index in theirs]) if theirs else None
     theirs_keys = set(worker.keys) if worker else set()
     for index in missing:
@@ -278,18 +279,6 @@ def worker_for(wanted: set[bytes]) -> Worker | None:
         worker.stop()
         return None
     return worker
-
-
-def share_of(indexes: list[int], sizes: list[int], share: float) -> list[int]:
-    """The indexes (about `share` of the bytes) another process should do; none if it would not pay."""
-    if sum(sizes) < PARALLEL_FROM or len(indexes) < 2 or (os.cpu_count() or 1) < 2:
-        return []
-    target, theirs, theirs_bytes = share * sum(sizes), [], 0
-    for index, size in sorted(zip(indexes, sizes), key=lambda pair: -pair[1]):  # largest first
-        if theirs_bytes + size / 2 <= target:  # nearer the target with it than without
-            theirs.append(index)
-            theirs_bytes += size
-    return sorted(theirs)
 
 
 class Worker:
