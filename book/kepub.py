@@ -266,7 +266,8 @@ def kobo_documents(documents: list[bytes]) -> list[tuple[bytes, int]]:
             done[index] = kobo_document(documents[index])
     results = dict(zip(worker.keys, worker.results())) if worker else {}
     for index in missing:
-        done[index] = done[index] or results.get(keys[index]) or kobo_document(documents[index])  # the worker failed: done here
+        # Ours, the worker's, or (the worker failed) done here.
+        done[index] = done[index] or results.get(keys[index]) or kobo_document(documents[index])
         _DONE.keep(keys[index], done[index])
     return done
 
