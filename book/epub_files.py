@@ -7,8 +7,8 @@ that remain are cheap ones over small summaries: the alignment with the print ed
 the files whose inputs changed are parsed and written again; the others' finished markup comes
 from memory, keyed by all of those inputs, so it is the same as a fresh build's. Files with
 pictures are always done again (the refusal of an outside picture is reported on every build).
-A cold build, with every file to do, hands about half of them to a forked process (Helper).
-`python build.py --no-cache` (book/cache.enabled()) uses none of it.
+`python build.py --no-cache` (book/cache.enabled()) uses none of it. A build with every file
+to do (a cold one, or --no-cache) hands about half of them to a forked process (Helper).
 """
 from __future__ import annotations
 
