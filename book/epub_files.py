@@ -16,6 +16,7 @@ import hashlib
 import multiprocessing
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from lxml import html
 
@@ -135,8 +136,8 @@ PARALLEL_FROM = 200_000  # characters of the files' bodies to prepare below whic
 
 def share_of(indexes: list[int], sizes: list[int], share: float, least: int) -> list[int]:
     """The indexes (about `share` of the sizes) another process should do; none if it would not pay:
-    the sizes come to less than `least`, there is only one, or only one core."""
-    if sum(sizes) < least or len(indexes) < 2 or (os.cpu_count() or 1) < 2:
+    the sizes come to less than `least`, there is only one, or no core is idle."""
+    if sum(sizes) < least or len(indexes) < 2 or not spare_core():
         return []
     target, theirs, theirs_size = share * sum(sizes), [], 0
     for index, size in sorted(zip(indexes, sizes), key=lambda pair: -pair[1]):  # largest first
@@ -144,6 +145,18 @@ def share_of(indexes: list[int], sizes: list[int], share: float, least: int) -> 
             theirs.append(index)
             theirs_size += size
     return sorted(theirs)
+
+
+def spare_core() -> bool:
+    """Whether a core is idle now: fewer tasks ready to run (the kernel's count in /proc/loadavg,
+    this process included) than cores. A forked process pays only then: on a machine that others
+    keep busy it takes turns with this one, and the two finish later than this one alone would."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        running = int(Path("/proc/loadavg").read_text().split()[3].partition("/")[0])
+    except (OSError, ValueError, IndexError):
+        return cores > 1  # not Linux: the cores alone
+    return running < cores
 
 
 class Helper:
