@@ -28,7 +28,7 @@ from .epub_pages import add_page_list
 from .epub_a11y import (APPLE_DISPLAY_OPTIONS, APPLE_DISPLAY_OPTIONS_PATH, add_accessibility_metadata, finish_nav,
                         finish_package)
 from .font_subset import characters_used, subset_font
-from .memo import Memo
+from .memo import Memo, collections_paused
 from .html import note_content, note_paragraphs, note_refs, remove_keeping_tail
 from .model import BACK_MATTER, BookView
 from .paths import image_file
@@ -101,22 +101,25 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
     trees = {}
     for page in pages:
         root = html.fragment_fromstring(page.body, create_parent="div")
+        # New elements are made in the page's own document (root.makeelement): one made on its
+        # own brings a document of its own, merged into the page's when it is inserted.
         refs = note_refs(root)
         stem = page.file_name.removesuffix(".xhtml")
         asides = []
         for number, ref in enumerate(refs, start=1):
             note = note_content(view.notes, ref)
-            call = html.Element("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
-                                      "epub:type": "noteref", "role": "doc-noteref", "class": "noteref"})
+            call = root.makeelement("a", {"href": f"#{stem}-note-{number}", "id": f"{stem}-ref-{number}",
+                                          "epub:type": "noteref", "role": "doc-noteref", "class": "noteref"})
             call.text = str(number)
-            sup = html.Element("sup")
+            sup = root.makeelement("sup", {})
             sup.append(call)
             sup.tail = ref.tail
             ref.getparent().replace(ref, sup)
-            aside = html.Element("aside", {"id": f"{stem}-note-{number}", "epub:type": "footnote",
-                                           "role": "doc-footnote", "class": "footnote"})
+            aside = root.makeelement("aside", {"id": f"{stem}-note-{number}", "epub:type": "footnote",
+                                               "role": "doc-footnote", "class": "footnote"})
             paragraphs = note_paragraphs(note)
-            back = html.Element("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink", "class": "note-number"})
+            back = root.makeelement("a", {"href": f"#{stem}-ref-{number}", "role": "doc-backlink",
+                                          "class": "note-number"})
             back.text = f"{number}."
             first = paragraphs[0]
             back.tail = " " + (first.text or "")
@@ -129,9 +132,9 @@ def place_notes(pages: list[Page], view: BookView) -> dict[str, html.HtmlElement
         if asides:
             # The part's notes close the part: a section with a heading of its own, for navigation by
             # heading and by landmark; each note stays an aside so that reading systems pop it up.
-            notes = html.Element("section", {"class": "notes", "epub:type": "endnotes", "role": "doc-endnotes",
-                                             "aria-labelledby": f"{stem}-notes"})
-            heading = html.Element("h2", {"class": "notes-title", "id": f"{stem}-notes"})
+            notes = root.makeelement("section", {"class": "notes", "epub:type": "endnotes", "role": "doc-endnotes",
+                                                 "aria-labelledby": f"{stem}-notes"})
+            heading = root.makeelement("h2", {"class": "notes-title", "id": f"{stem}-notes"})
             heading.text = "Notes"
             notes.append(heading)
             notes.extend(asides)
@@ -159,6 +162,7 @@ def link_across(root: html.HtmlElement, file_name: str, home: dict[str, str]) ->
             link.set("href", f"{home[target]}#{target}")
 
 
+@collections_paused()
 def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) -> tuple[bytes, int]:
     """The EPUB, carrying the page numbers of the print edition that page_map describes."""
     config = view.config
@@ -220,8 +224,19 @@ def write_epub(view: BookView, root: Path, report: Report, page_map: PageMap) ->
     writer = FilesWriter(None, book, {"mtime": modified, "raise_exceptions": True, "epub3_landmark": True,
                                       "landmark_title": "Landmarks", "epub3_pages": False})
     writer.process()
-    files = finish(writer.write(), config.language, css, markers, root)
+    files = writer.write()
+    start_kepub(files)
+    files = finish(files, config.language, css, markers, root)
     return repack(files, config.date), len(files)
+
+
+def start_kepub(files: dict[str, bytes]) -> None:
+    """The kepub (book/kepub.py) is made of the content documents, which are done by now: a worker
+    starts on them while this process finishes the EPUB (fonts, archive)."""
+    from .kepub import content_documents, transform_ahead  # book/kepub.py imports this module
+
+    documents = content_documents(files)
+    transform_ahead([content for name, content in files.items() if name in documents])
 
 
 class FilesWriter(epub.EpubWriter):

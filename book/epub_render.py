@@ -1,19 +1,21 @@
 """The EPUB's back matter rendered from its templates, remembered through a --watch session.
 
 A page is kept under a key made of its templates' sources and of every value they read (found
-with jinja2.meta, the templates they include or import counted too), each written out by repr:
-the view is made of dataclasses and strings, whose repr shows all of their content. A template
-that reads every chapter (the answers) is rendered each time, as is one that reads a value whose
-repr is only an object's address, or one that includes a template named at run time.
+with jinja2.meta, the templates they include or import counted too, by book/templates.py's
+template_facts), each written out by repr: the view is made of dataclasses and strings, whose
+repr shows all of their content. A template that reads every chapter (the answers) is rendered
+each time, as is one that reads a value whose repr is only an object's address, or one that
+includes a template named at run time.
 `python build.py --no-cache` (book/cache.enabled()) renders everything.
 """
 from __future__ import annotations
 
-from jinja2 import Environment, meta
+from jinja2 import Environment
 
 from . import cache
 from .memo import Memo
 from .pagemap import PageMap
+from .templates import template_facts
 
 
 def rendered(env: Environment, name: str, context: dict, page_map: PageMap) -> str:
@@ -50,8 +52,8 @@ def _reads(env: Environment, name: str) -> tuple[set[str] | None, list[str]]:
     reads = None
     if names is not None:
         reads = set()
-        for source in sources:
-            reads |= meta.find_undeclared_variables(env.parse(source))
+        for template in names:
+            reads |= template_facts(env, template)[1]
     _ANALYSED[name] = (names, sources, reads)
     return reads, sources
 
@@ -64,10 +66,10 @@ def _closure_names(env: Environment, name: str) -> list[str] | None:
         if current in found:
             continue
         found.append(current)
-        for referenced in meta.find_referenced_templates(env.parse(env.loader.get_source(env, current)[0])):
-            if referenced is None:
-                return None
-            todo.append(referenced)
+        referenced = template_facts(env, current)[0]
+        if referenced is None:
+            return None
+        todo.extend(referenced)
     return found
 
 

@@ -29,7 +29,11 @@ def characters_used(xhtml_documents: list[bytes], css: str) -> set[int]:
     text = [document_text(data) for data in xhtml_documents]
     text.extend(re.findall(r'content:\s*"([^"]*)"', css))  # CSS, not HTML: "→ ", "· "
     joined = "".join(text)
-    characters = set(joined) | set(joined.upper()) | set(joined.lower())
+    characters = set(joined)
+    # Each character's capital and small letter, not the whole text's: the same, but for a capital
+    # sigma, whose small letter depends on the letters around it.
+    distinct = "".join(characters)
+    characters |= set(distinct.upper()) | set((joined if "Σ" in characters else distinct).lower())
     return ALWAYS_KEPT | {ord(c) for c in characters if unicodedata.category(c) != "Cc"}
 
 
@@ -41,7 +45,7 @@ def document_text(data: bytes) -> str:
     if key not in _TEXTS or not cache.enabled():
         if len(_TEXTS) > 2000:
             _TEXTS.clear()
-        _TEXTS[key] = "".join(etree.fromstring(data).itertext())
+        _TEXTS[key] = etree.fromstring(data).xpath("string()")  # its text nodes, as itertext() gives them
     return _TEXTS[key]
 
 

@@ -27,7 +27,8 @@ from lxml import etree
 
 from . import cache
 from .epub import packed_files, repack
-from .memo import Memo
+from .epub_files import share_of
+from .memo import Memo, collections_paused
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -82,7 +83,8 @@ def not_a_sentence_end(preceding: str) -> bool:
 
 
 def local(element) -> str:
-    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 class Spanner:
@@ -117,9 +119,9 @@ class Spanner:
         if block:
             self.new_block, self.recent = True, ""
         children = list(element)
-        if element.text and element.text.strip():
-            for index, span in enumerate(self.spans_for(element, element.text)):
-                element.insert(index, span)
+        text = element.text  # read once: each read decodes the text anew
+        if text and not text.isspace():
+            element[0:0] = self.spans_for(element, text)
             element.text = None
         for child in children:
             child_name = local(child)
@@ -132,10 +134,10 @@ class Spanner:
                 holder.tail, child = tail, holder
             elif not left_alone(child, child_name):
                 self.walk(child, child_name)
-            if child.tail and child.tail.strip():
+            tail = child.tail
+            if tail and not tail.isspace():
                 position = element.index(child) + 1
-                for offset, span in enumerate(self.spans_for(element, child.tail)):
-                    element.insert(position + offset, span)
+                element[position:position] = self.spans_for(element, tail)
                 child.tail = None
         if block:
             self.new_block, self.recent = True, ""
@@ -212,6 +214,7 @@ def content_documents(files: dict[str, bytes]) -> set[str]:
             and "nav" not in (item.get("properties") or "").split()}
 
 
+@collections_paused()
 def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
     """The kepub made from an EPUB archive's bytes, and the number of sentence spans in it."""
     files, stamp = unpacked(data)
@@ -225,43 +228,66 @@ def kepub_from_epub(data: bytes) -> tuple[bytes, int]:
 
 
 PARALLEL_FROM = 300_000  # bytes of XHTML to transform below which a second process does not pay
+AHEAD_SHARE = 2 / 3  # of the documents, for a worker started while the EPUB is finished (transform_ahead)
+
+
+def transform_ahead(documents: list[bytes]) -> None:
+    """Start on the kepub while the EPUB is being finished: a cold build has the whole book to do,
+    and nothing else for the other core by then. A forked process transforms about two thirds of
+    the EPUB's content documents (this one, meanwhile, finishes the EPUB: fonts, archive), and
+    kobo_documents takes its results."""
+    global _AHEAD
+    if _AHEAD is not None:
+        _AHEAD.stop()  # a kepub never asked for
+        _AHEAD = None
+    keys = [hashlib.sha256(data).digest() for data in documents]
+    missing = [index for index, key in enumerate(keys) if _DONE.lookup(key) is None]
+    theirs = share_of(missing, [len(documents[index]) for index in missing], AHEAD_SHARE, PARALLEL_FROM)
+    if theirs:
+        _AHEAD = Worker([documents[index] for index in theirs], [keys[index] for index in theirs])
+
+
+_AHEAD: Worker | None = None  # the worker transform_ahead started, until kobo_documents takes it
 
 
 def kobo_documents(documents: list[bytes]) -> list[tuple[bytes, int]]:
-    """kobo_document_once of each document. A cold build has the whole book to do, and nothing
-    else to do on the other core by then: a forked process does about half of the documents."""
+    """kobo_document_once of each document: those of a worker started ahead, or else about half of
+    them, are done by a forked process (a cold build has nothing else for the other core to do)."""
     keys = [hashlib.sha256(data).digest() for data in documents]
     done: list = [_DONE.lookup(key) for key in keys]
     missing = [index for index, value in enumerate(done) if value is None]
-    theirs = other_half(missing, [len(documents[index]) for index in missing])
-    worker = Worker([documents[index] for index in theirs]) if theirs else None
+    worker = worker_for({keys[index] for index in missing})
+    if worker is None:
+        theirs = share_of(missing, [len(documents[index]) for index in missing], 1 / 2, PARALLEL_FROM)
+        worker = Worker([documents[index] for index in theirs], [keys[index] for index in theirs]) if theirs else None
+    theirs_keys = set(worker.keys) if worker else set()
     for index in missing:
-        if index not in theirs:
+        if keys[index] not in theirs_keys:
             done[index] = kobo_document(documents[index])
-    results = worker.results() if worker else []
-    for index, result in zip(theirs, results):
-        done[index] = result
+    results = dict(zip(worker.keys, worker.results())) if worker else {}
     for index in missing:
-        done[index] = done[index] or kobo_document(documents[index])  # the worker failed: done here
+        # Ours, the worker's, or (the worker failed) done here.
+        done[index] = done[index] or results.get(keys[index]) or kobo_document(documents[index])
         _DONE.keep(keys[index], done[index])
     return done
 
 
-def other_half(indexes: list[int], sizes: list[int]) -> list[int]:
-    """The indexes (about half the bytes) another process should do; none if it would not pay."""
-    if sum(sizes) < PARALLEL_FROM or len(indexes) < 2 or (os.cpu_count() or 1) < 2:
-        return []
-    ours, theirs, balance = [], [], 0
-    for index, size in sorted(zip(indexes, sizes), key=lambda pair: -pair[1]):  # largest first, to the lighter side
-        (ours if balance <= 0 else theirs).append(index)
-        balance += size if balance <= 0 else -size
-    return sorted(theirs)
+def worker_for(wanted: set[bytes]) -> Worker | None:
+    """The worker started ahead, if what it does is wanted (else it is stopped)."""
+    global _AHEAD
+    worker, _AHEAD = _AHEAD, None
+    if worker is not None and not set(worker.keys) <= wanted:
+        worker.stop()
+        return None
+    return worker
 
 
 class Worker:
-    """kobo_document of some documents in a forked process (no start-up: it has this one's modules)."""
+    """kobo_document of some documents (keys: their SHA-256) in a forked process (no start-up: it
+    has this one's modules)."""
 
-    def __init__(self, documents: list[bytes]) -> None:
+    def __init__(self, documents: list[bytes], keys: list[bytes]) -> None:
+        self.keys = keys
         context = multiprocessing.get_context("fork")
         self.connection, theirs = context.Pipe(duplex=False)
         self.process = context.Process(target=_transform, args=(theirs, os.getpid(), documents), daemon=True)
@@ -277,6 +303,11 @@ class Worker:
         self.connection.close()
         self.process.join()
         return results
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.connection.close()
+        self.process.join()
 
 
 def _transform(connection, parent: int, documents: list[bytes]) -> None:

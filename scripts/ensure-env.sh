@@ -30,6 +30,7 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[test]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+.venv/bin/python -m book.templates --precompile >/dev/null || echo "warning: could not precompile the templates" >&2
 
 # Ace by DAISY, the EPUB accessibility checker, at a fixed version. --ignore-scripts: puppeteer's
 # install script would download a browser of its own; the tests point it at Debian's chromium.

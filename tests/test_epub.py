@@ -129,3 +129,28 @@ def test_stylesheet_leaves_sizes_and_colours_to_the_reader(book):
     assert not [size for size in re.findall(r"font-size:\s*([^;]+);", css) if "em" not in size and "%" not in size]
     # The one colour rule: links take the text's own colour, whatever the reader's theme.
     assert re.findall(r"(?<![-\w])color:\s*([^;]+);", css) == ["inherit"]
+
+
+def test_forked_helpers_make_the_bytes_one_process_makes(tiny, tmp_path, monkeypatch):
+    """A cold build prepares and finishes some of the EPUB's files, and transforms some of the kepub's
+    documents, in forked processes: the EPUB and the kepub are the bytes one process alone makes."""
+    from conftest import run_build
+
+    from book import epub_files, kepub
+    from book.cache import NO_CACHE
+
+    monkeypatch.setenv(NO_CACHE, "1")
+    monkeypatch.setattr(epub_files, "PARALLEL_FROM", 10 ** 12)
+    monkeypatch.setattr(epub_files, "spare_core", lambda: True)  # however busy the machine is
+    monkeypatch.setattr(kepub, "PARALLEL_FROM", 10 ** 12)
+    alone = run_build(tiny, tmp_path / "alone", ("epub",))
+    helpers = []
+    start = epub_files.Helper.start.__func__
+    monkeypatch.setattr(epub_files.Helper, "start", classmethod(lambda cls, *args: helpers.append(start(cls, *args))
+                                                                 or helpers[-1]))
+    monkeypatch.setattr(epub_files, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(kepub, "PARALLEL_FROM", 0)
+    forked = run_build(tiny, tmp_path / "forked", ("epub",))
+    assert len(helpers) == 1 and helpers[0].indexes
+    assert forked.epub.read_bytes() == alone.epub.read_bytes()
+    assert forked.kepub.read_bytes() == alone.kepub.read_bytes()

@@ -154,3 +154,34 @@ def test_note_calls_and_notes_keep_their_types_ids_and_links(pairs):
             assert note.get("{%s}type" % NS["epub"]) == "footnote" and note.get("role") == "doc-footnote"
             calls += 1
     assert calls > 500
+
+
+def test_workers_make_the_kepub_one_process_makes(book, monkeypatch):
+    """A cold build hands documents to forked workers (one started ahead, while the EPUB is finished,
+    or one at the kepub's turn): the kepub is the same as one process alone makes."""
+    from book import epub_files, kepub
+    from book.cache import NO_CACHE
+
+    monkeypatch.setenv(NO_CACHE, "1")  # nothing remembered from one run to the next
+    monkeypatch.setattr(epub_files, "spare_core", lambda: True)  # however busy the machine is
+    data = book.epub.read_bytes()
+    started = []
+
+    class Counted(kepub.Worker):
+        def __init__(self, documents, keys):
+            started.append(len(documents))
+            super().__init__(documents, keys)
+
+    monkeypatch.setattr(kepub, "Worker", Counted)
+    monkeypatch.setattr(kepub, "PARALLEL_FROM", 10 ** 12)
+    alone = kepub.kepub_from_epub(data)
+    monkeypatch.setattr(kepub, "PARALLEL_FROM", 0)
+    with zipfile.ZipFile(book.epub) as epub:
+        files = {name: epub.read(name) for name in epub.namelist()}
+    documents = kepub.content_documents(files)
+    kepub.transform_ahead([content for name, content in files.items() if name in documents])
+    ahead = kepub.kepub_from_epub(data)
+    assert kepub._AHEAD is None and len(started) == 1
+    at_its_turn = kepub.kepub_from_epub(data)
+    assert len(started) == 2 and all(0 < count < len(documents) for count in started)
+    assert ahead == alone and at_its_turn == alone
