@@ -31,6 +31,11 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
+# The builder's bytecode, compiled here as pip compiles an installed package's, so that a build
+# does not compile book/ anew on every run (where PYTHONDONTWRITEBYTECODE keeps Python from saving
+# it). Python checks each .pyc against its source and compiles a changed module itself.
+.venv/bin/python -m compileall -q book
+
 # Ace by DAISY, the EPUB accessibility checker, at a fixed version. --ignore-scripts: puppeteer's
 # install script would download a browser of its own; the tests point it at Debian's chromium.
 ace_version=1.4.6
