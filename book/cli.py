@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import traceback
 from dataclasses import replace
 from pathlib import Path
 
-from rich.console import Console
+# A build allocates much and frees little (the modules, the book's data, pandoc's documents): with
+# the collector's default, a pass for every 700 new objects, a cold EPUB build spent 0.2 s of CPU
+# scanning objects that all survived. A pass for every 5,000 holds back at most that many objects'
+# worth of garbage; set before the modules below load, which are the first thousands.
+gc.set_threshold(5000, 10, 10)
+
+from rich.console import Console  # noqa: E402 - after the collector's threshold
 
 from .config import ROOT, BuildOptions
 from .diagnostics import BuildError
@@ -65,6 +72,8 @@ def run_once(options: BuildOptions) -> int:
 
         start_early(options.root)
     from .build import build  # imported late: WeasyPrint is slow to import
+
+    gc.freeze()  # the modules, loaded for good: the collector's passes during the build skip them
 
     try:
         report, results = build(options, console)
