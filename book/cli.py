@@ -16,8 +16,8 @@ gc.set_threshold(5000, 10, 10)
 
 from rich.console import Console  # noqa: E402 - after the collector's threshold
 
-from .config import ROOT, BuildOptions
 from .diagnostics import BuildError
+from .options import ROOT, BuildOptions  # not from .config, which loads pydantic: the cover's process starts first
 
 console = Console(stderr=True, highlight=False)
 
