@@ -77,7 +77,8 @@ def run_once(options: BuildOptions) -> int:
         start_early(options.root)
     from .build import build  # imported late: WeasyPrint is slow to import
 
-    gc.freeze()  # the modules, loaded for good: the collector's passes during the build skip them
+    if not gc.get_freeze_count():  # the modules, loaded for good: the collector's passes skip them from now
+        gc.freeze()  # (between the builds of --watch, memo.settle() collects and freezes again)
 
     try:
         report, results = build(options, console)
