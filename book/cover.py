@@ -2,11 +2,12 @@
 
 Drawing it takes as long as packing the rest of the EPUB, so the PNG is cached, keyed by what
 decides it: the filled-in template, the fonts, this code and the libraries' versions. When it is
-not cached, a process of its own starts as the build starts (start_early, draw_ahead): it loads
-WeasyPrint while this process loads its own modules and reads the book (one core is idle then),
-and waits; release() hands it the cover once the checks are done, so that it draws beside the
-end of pandoc's render and the packing of the EPUB, not while pandoc parses and renders on both
-cores, and the PNG is ready by the time the EPUB needs it (last: book/epub.py).
+not cached, a process of its own starts as the build starts (start_early, draw_ahead), before
+the builder loads pydantic (book/cli.py): it loads WeasyPrint (book/native_libraries.py) while
+this process loads its own modules and reads the book (one core is idle then), and waits;
+release() hands it the cover when pandoc no longer needs both cores (book/build.py), so that it
+draws beside the packing of the EPUB, and the PNG is ready by the time the EPUB needs it (last:
+book/epub.py).
 """
 from __future__ import annotations
 
