@@ -156,4 +156,10 @@ def dispatch(argv: list[str]) -> int:
 
         # preview: the EPUB and the web edition take the last known page map at once (book/watch.py)
         return watch_and_build(replace(options, preview=True), run_once, console)
-    return run_once(options)
+    try:
+        return run_once(options)
+    finally:
+        if "epub" in options.targets:  # a cover's process the build did not get to (--watch keeps it for the next)
+            from .cover import stop_unused
+
+            stop_unused(options.root)

@@ -11,6 +11,7 @@ book/epub.py).
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 import sys
@@ -105,6 +106,22 @@ def release(process: subprocess.Popen | None = None) -> None:
             waiting.stdin.close()
         except OSError:  # it died: drawn() finds no PNG, and cover_png() draws the cover itself
             pass
+
+
+def stop_unused(root: Path) -> None:
+    """Stop the processes started for this book whose PNG the build never took (it stopped on an
+    error first). A process that runs one build stops them as it ends (their stdin closes); one
+    that runs many (the tests) would keep one for each book, with WeasyPrint loaded (80 MB)."""
+    unused = [_EARLY.pop(root)] if root in _EARLY else []
+    for key in [key for key in _AHEAD if key[0] == root]:
+        unused.append(_AHEAD.pop(key))
+        _WAITING.pop(unused[-1], None)
+    for process in unused:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def drawn(process: subprocess.Popen) -> bytes | None:

@@ -4,9 +4,11 @@ import io
 import subprocess
 import sys
 
+from pathlib import Path
+
 from PIL import Image, ImageChops
 
-from book import cover
+from book import cli, cover
 from book.config import ROOT, load_book_config
 
 # In a fresh interpreter: the processes that loading WeasyPrint starts (ldconfig, gcc, ld for each
@@ -57,3 +59,17 @@ def test_the_cover_process_stops_without_drawing_when_not_needed():
     process.stdin.close()  # the build ended, or found the cover cached
     assert process.stdout.read() == b"" and process.wait(timeout=60) == 0
     process.stdout.close()
+
+
+def running_children() -> set[int]:
+    return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+
+
+def test_a_failed_build_leaves_no_cover_process_behind(tiny, tmp_path, monkeypatch, capsys):
+    real, started = cover.drawing_process, []
+    monkeypatch.setattr(cover, "drawing_process", lambda root: started.append(real(root)) or started[-1])
+    (tiny / "chapters" / "book.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    assert cli.main(["epub", "--root", str(tiny), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert "[yaml.syntax]" in capsys.readouterr().err
+    assert started  # as a first build of the EPUB starts (cover.start_early)
+    assert not {process.pid for process in started} & running_children()
