@@ -1,19 +1,18 @@
-"""The book file (chapters/book.yaml) as a typed, validated value, and the build's options."""
+"""The book file (chapters/book.yaml) as a typed, validated value."""
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .diagnostics import BuildError, Diagnostic
+from .options import ROOT, BuildOptions  # noqa: F401 - known by these names here too
 from .paths import resolve_inside
 from .yamlsource import describe, line_for, load_with_lines, read_text
 
-ROOT = Path(__file__).resolve().parent.parent
 BOOK_FILE = "chapters/book.yaml"
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -108,15 +107,3 @@ def load_book_config(root: Path = ROOT) -> BookConfig:
 def slug_of(path: str) -> str:
     """'01-life.md' -> 'life'; 'front/how-to-use.md' -> 'how-to-use'."""
     return re.sub(r"^\d+-", "", Path(path).stem)
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """How one run of the builder was asked to behave."""
-
-    root: Path = ROOT
-    out_dir: Path = ROOT / "dist"
-    targets: tuple[str, ...] = ("pdf", "epub")  # which outputs to write; () for check only
-    strict: bool = False  # warnings fail the build
-    quiet: bool = False
-    preview: bool = False  # serve, --watch: the EPUB and web edition may use the last page map, not lay out anew

@@ -2,14 +2,16 @@
 
 Drawing it takes as long as packing the rest of the EPUB, so the PNG is cached, keyed by what
 decides it: the filled-in template, the fonts, this code and the libraries' versions. When it is
-not cached, a process of its own starts as the build starts (start_early, draw_ahead): it loads
-WeasyPrint while this process loads its own modules and reads the book (one core is idle then),
-and waits; release() hands it the cover once the checks are done, so that it draws beside the
-end of pandoc's render and the packing of the EPUB, not while pandoc parses and renders on both
-cores, and the PNG is ready by the time the EPUB needs it (last: book/epub.py).
+not cached, a process of its own starts as the build starts (start_early, draw_ahead), before
+the builder loads pydantic (book/cli.py): it loads WeasyPrint (book/native_libraries.py) while
+this process loads its own modules and reads the book (one core is idle then), and waits;
+release() hands it the cover when pandoc no longer needs both cores (book/build.py), so that it
+draws beside the packing of the EPUB, and the PNG is ready by the time the EPUB needs it (last:
+book/epub.py).
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 import sys
@@ -106,6 +108,22 @@ def release(process: subprocess.Popen | None = None) -> None:
             pass
 
 
+def stop_unused(root: Path) -> None:
+    """Stop the processes started for this book whose PNG the build never took (it stopped on an
+    error first). A process that runs one build stops them as it ends (their stdin closes); one
+    that runs many (the tests) would keep one for each book, with WeasyPrint loaded (80 MB)."""
+    unused = [_EARLY.pop(root)] if root in _EARLY else []
+    for key in [key for key in _AHEAD if key[0] == root]:
+        unused.append(_AHEAD.pop(key))
+        _WAITING.pop(unused[-1], None)
+    for process in unused:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 def drawn(process: subprocess.Popen) -> bytes | None:
     """The PNG a process started by draw_ahead() drew, or None if it failed."""
     png = process.stdout.read()
@@ -128,14 +146,20 @@ def draw_cover(markup: str, root: Path) -> bytes:
     page = pypdfium2.PdfDocument(pdf)[0]
     image = page.render(scale=1600 / page.get_width()).to_pil()
     out = io.BytesIO()
-    image.convert("RGB").save(out, format="PNG", optimize=True)  # 1% smaller than without, for 0.2 s
+    # zlib's default level: optimize=True (its best) makes the PNG 1% smaller for 0.2 s more of CPU
+    image.convert("RGB").save(out, format="PNG")
     return out.getvalue()
 
 
 def draw_when_given(root: Path) -> None:
-    """draw_ahead()'s process: load the libraries, then wait for the markup (none: not needed)."""
-    import pypdfium2  # noqa: F401 - loaded while the build reads the book, before the markup comes
-    import weasyprint  # noqa: F401
+    """draw_ahead()'s process: load the libraries, then wait for the markup (none: not needed).
+    If WeasyPrint fails to load without the library search, this process fails, and cover_png()
+    draws the cover itself, with it."""
+    from .native_libraries import without_library_search
+
+    with without_library_search():  # loaded while the build reads the book, before the markup comes
+        import pypdfium2  # noqa: F401
+        import weasyprint  # noqa: F401
 
     markup = sys.stdin.buffer.read().decode("utf-8")
     if markup:

@@ -52,8 +52,16 @@ def load_with_lines(text: str, filename: str, line_offset: int = 0):
 
 def _load_with_lines(text: str, filename: str, line_offset: int):
     refuse_aliases(text, filename, line_offset)
+    loader = LOADER(text)  # parsed once: the lines and the data come from the same nodes
     try:
-        node = yaml.compose(text, Loader=LOADER)
+        return _data_and_lines(loader, filename, line_offset)
+    finally:
+        loader.dispose()
+
+
+def _data_and_lines(loader, filename: str, line_offset: int):
+    try:
+        node = loader.get_single_node()
     except RecursionError:
         raise BuildError.single("yaml.depth", "YAML nested too deeply to read; flatten it",
                                 file=filename, line=1 + line_offset) from None
@@ -81,7 +89,7 @@ def _load_with_lines(text: str, filename: str, line_offset: int):
     try:
         if node is not None:
             walk(node, ())
-        data = yaml.load(text, Loader=LOADER) if node is not None else None
+        data = loader.construct_document(node) if node is not None else None
     except RecursionError:
         raise BuildError.single("yaml.depth", "YAML nested too deeply to read; flatten it",
                                 file=filename, line=1 + line_offset) from None
