@@ -30,12 +30,13 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[test]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
-.venv/bin/python -m book.templates --precompile >/dev/null || echo "warning: could not precompile the templates" >&2
 
 # The builder's bytecode, compiled here as pip compiles an installed package's, so that a build
 # does not compile book/ anew on every run (where PYTHONDONTWRITEBYTECODE keeps Python from saving
-# it). Python checks each .pyc against its source and compiles a changed module itself.
+# it). Python checks each .pyc against its source and compiles a changed module itself. The
+# templates likewise (book/templates.py: Jinja's compiled templates, checked against their source).
 .venv/bin/python -m compileall -q book
+.venv/bin/python -m book.templates --precompile >/dev/null || echo "warning: could not precompile the templates" >&2
 
 # Ace by DAISY, the EPUB accessibility checker, at a fixed version. --ignore-scripts: puppeteer's
 # install script would download a browser of its own; the tests point it at Debian's chromium.
