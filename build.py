@@ -11,7 +11,7 @@
 """
 import sys
 
-from book.cli import main
+from book.cli import exit_at_once, main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_at_once(main(sys.argv[1:]))

@@ -62,9 +62,11 @@ def build(options, console: Console) -> tuple[Report, list[str]]:
             draw_cover_ahead(options.root)  # its key (its process started early: cli.py)
             from .cover import release
 
-            if book.rendering is not None:
-                book.rendering.result()  # pandoc is done, and its two cores free
-            # Drawn from now on, on one core, while this process builds the EPUB on the other.
+            if book.ahead is not None:
+                book.ahead.one_done.wait()  # one of pandoc's two processes is done: a core is free
+            elif book.rendering is not None:
+                book.rendering.result()  # pandoc is done
+            # Drawn from now on, on the core pandoc left, while this process builds the EPUB.
             release()
         view = render_view(book)
         results: list[str] = []

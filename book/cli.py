@@ -132,6 +132,21 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def exit_at_once(status: int) -> None:
+    """End the process now (build.py, after main): freeing the book's millions of objects one by one,
+    as Python does on its way out, takes a fifth of a second that the operating system saves by
+    taking the memory back whole. Output is flushed first, and the build's finished child
+    processes reaped; nothing else is left to do by then."""
+    import os
+    import sys
+
+    if "multiprocessing" in sys.modules:
+        sys.modules["multiprocessing"].active_children()  # reaps the EPUB's and the kepub's helpers, done by now
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status)
+
+
 def terminated(signum, frame):
     raise SystemExit(128 + signum)
 

@@ -15,7 +15,8 @@ the build runs pandoc the usual way, which reports it in its own words.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from . import convert, pandoc_worker
 from .convert import Snippet
@@ -39,6 +40,7 @@ class ColdPass:
                                         convert.join_snippets(group).encode("utf-8"))
                        for worker, group in zip(self.workers, groups)]
         self.renders: list[Future | None] = [None] * len(groups)
+        self.one_done = threading.Event()  # a process has rendered its group (or the pass ended): a core is free
 
     def parsed(self, index: int) -> tuple[str, list[str]] | None:
         """The JSON of `pandoc -f MARKDOWN -t json` for group `index` and pandoc's warnings, once
@@ -49,24 +51,28 @@ class ColdPass:
         """Have group `index` rendered after the document's blocks, with its metadata
         (convert.worker_document); its parse must be done (parsed())."""
         self.renders[index] = self.pool.submit(self.workers[index].answer, "render-parsed", document)
+        self.renders[index].add_done_callback(lambda _: self.one_done.set())
 
     def rendered(self, each: Callable[[str], object]) -> list[str] | None:
         """Each group's HTML, as `pandoc -f json -t html5 --citeproc --wrap=none` writes it, or None
         if any group failed or warned; then the processes are ended. each(markup) is called on each
-        group's HTML in turn as it comes, while the groups after it may still be rendering."""
+        group's HTML as it comes (in the order they finish), while the others may still be rendering."""
         try:
-            markups = []
-            for future in self.renders:
-                markup = pandoc_worker.unless_warned(future.result()) if future is not None else None
+            if None in self.renders:
+                return None
+            markups = {}
+            for future in as_completed(self.renders):
+                markup = pandoc_worker.unless_warned(future.result())
                 if markup is None:
                     return None
                 each(markup)
-                markups.append(markup)
-            return markups
+                markups[self.renders.index(future)] = markup
+            return [markups[index] for index in range(len(self.renders))]
         finally:
             self.close()
 
     def close(self) -> None:
+        self.one_done.set()
         for worker in self.workers:
             worker.close(wait=False)
         convert.untrack(*[worker.process for worker in self.workers])

@@ -296,7 +296,7 @@ PARALLEL_FROM = 40_000  # characters of Markdown below which one pandoc run is a
 PARSE_ITEM_COST = 120
 # What citeproc spends on a citation ('@'), in characters' worth, when the halves are rendered too
 # (a cold build): the chapters cite on every page, the glossary and the timeline seldom.
-CITATION_COST = 200
+CITATION_COST = 400
 
 
 def halves(items: list, sizes: list[int], item_cost: int = 0) -> list[list]:

@@ -10,6 +10,7 @@ from .apparatus import Apparatus, load_apparatus
 from .chapters import Part, read_parts
 from .classroom import (Classroom, check_classroom, check_guide_links, classroom_snippets, load_classroom,
                         template_ids, text_ids)
+from .cold_pass import ColdPass
 from .config import BookConfig, load_book_config
 from .conflicts import Register, check_register, load_register, register_snippets
 from .convert import Snippet
@@ -38,6 +39,7 @@ class Gathered:
     parsed: dict = field(default_factory=dict)  # snippet id -> its parse key and citations (book/incremental.py)
     classroom: Classroom = field(default_factory=Classroom)
     rendering: Background | None = None  # pandoc's HTML, when gather() started it (render_ahead)
+    ahead: ColdPass | None = None  # a cold build's pandoc processes, rendering (book/cold_pass.py)
 
     @property
     def chapters(self) -> list[Part]:
@@ -102,6 +104,7 @@ def gather(root: Path, render_ahead: bool = False) -> Gathered:
     if render_ahead:
         gathered.rendering = Background(incremental.render, ast, parsed, references, root,
                                         config.citation_locale, ahead)
+        gathered.ahead = ahead
     run_checks(gathered)
     return gathered
 
