@@ -172,28 +172,6 @@ class EntryStore:
             except OSError:
                 pass
 
-    def read(self, kind: str, entry: str) -> bytes | None:
-        with self.lock:
-            return self._read(kind, entry)
-
-    def _read(self, kind: str, entry: str) -> bytes | None:
-        if (kind, entry) in self.pending:
-            return self.pending[(kind, entry)]
-        import sqlite3
-
-        connection = self._connect()
-        if connection is None:
-            return None
-        try:
-            row = connection.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, entry)).fetchone()
-        except sqlite3.Error:
-            self._set_aside()
-            return None
-        if row is None or len(row[0]) < 32 or hashlib.sha256(row[0][32:]).digest() != row[0][:32]:
-            return None
-        self.used.add((kind, entry))
-        return row[0][32:]
-
     def read_many(self, kind: str, entries: list[str]) -> dict[str, bytes]:
         """The payloads stored under these keys that are there and whole: a query per few hundred
         keys, not one each (a cold build looks up thousands and finds none)."""
@@ -203,7 +181,9 @@ class EntryStore:
             import sqlite3
 
             connection = self._connect() if wanted else None
-            for start in range(0, len(wanted) if connection is not None else 0, 500):
+            if connection is None:
+                return found
+            for start in range(0, len(wanted), 500):  # SQLite allows some hundreds of parameters
                 chunk = wanted[start:start + 500]
                 try:
                     rows = connection.execute("SELECT key, value FROM entries WHERE kind = ? AND key IN "
@@ -268,19 +248,6 @@ def store(root: Path) -> EntryStore:
     if root not in _STORES:
         _STORES[root] = EntryStore(root)
     return _STORES[root]
-
-
-def read_json(root: Path, kind: str, entry: str):
-    """A JSON entry of the store, or None: none stored, cache off, or the entry is damaged."""
-    if not enabled():
-        return None
-    payload = store(root).read(kind, entry)
-    if payload is None:
-        return None
-    try:
-        return json.loads(payload)
-    except ValueError:
-        return None
 
 
 def read_json_many(root: Path, kind: str, entries: list[str]) -> dict:

@@ -17,7 +17,9 @@ Each stage's result for a snippet is cached under a key made of everything it de
   holds for styles/csl/; tests/test_cache.py compares a chapter rendered so with a whole-book run.
 
 Snippets that miss go through pandoc together, in one run, or in two at once when there is
-enough work for two cores (a cold build): the second primed like any snippet rendered alone.
+enough work for two cores: the second primed like any snippet rendered alone. A cold build, which
+misses everything, parses and renders each half in one pandoc process (book/cold_pass.py:
+parse_ahead, parse_rendering_ahead).
 Pandoc's warnings name lines of its joined input: a run that warns, or whose snippets ran into
 one another (raw HTML left open, say), is redone over the whole book and cached
 nowhere, so that the results and messages are those of a cold build.
@@ -652,10 +654,13 @@ def render(ast: dict, parsed: dict, references: list[dict], root: Path, lang: st
     fresh: dict[str, tuple] = {}  # the units rendered now, as elements: unit id -> (div, notes)
     found: dict[str, dict] = {}
     if ahead is not None:  # what it renders, if that is what is missing: each group cut up as it comes
-        markups = ahead.rendered(lambda markup: found.update(localise_notes(markup, fresh))) \
-            if [ids[i] for i in missing] == ahead.unit_ids else ahead.close()
-        if markups is None:
-            found, fresh = {}, {}
+        if [ids[i] for i in missing] == ahead.unit_ids:
+            markups = ahead.rendered(lambda markup: found.update(localise_notes(markup, fresh)))
+        else:
+            ahead.close()
+        if markups is None:  # rendered as usual below
+            found.clear()
+            fresh.clear()
     if missing and markups is None:
         runs = []
         groups = halves(missing, [units[i]["size"] for i in missing])

@@ -4,16 +4,17 @@ Every `pandoc --citeproc` run spends 0.1–0.2 s starting citeproc before it ren
 what a one-paragraph edit costs pandoc. In a session, one `pandoc lua` process
 (book/pandoc_worker.lua) stays up and renders each small request in ~0.05 s; its HTML is the
 command line's, byte for byte (tests/test_cache.py compares them over the whole book). Only
-sessions start it (book/build.py, for --watch and serve), and only renders of one run use it: a
-cold build spreads its work over the cores in processes of its own (book/cold_pass.py). Whenever anything is unusual
-(pandoc warned, failed, or the worker is gone) render() returns None and the caller runs pandoc as
-usual, which reports any warning in its own words.
+sessions start it (book/build.py, for --watch and serve), and only renders of one run use it. A
+cold build's two halves each get a Worker of their own, which parses its half and then renders it
+(book/cold_pass.py). Whenever anything is unusual (pandoc warned, failed, or the worker is gone)
+render() returns None and the caller runs pandoc as usual, which reports any warning in its own words.
 
-The one-shot runs take --sandbox; `pandoc lua` has no such switch. What the worker is given needs
-none: a JSON document that pandoc's sandboxed reader made, whose metadata the build sets (the
-references inline, the style's path, the language; none from the text), written to HTML without
-embedded resources, so pandoc reads the style and nothing else. It starts with no environment from
-outside (no LUA_INIT, no user data folder).
+The one-shot runs take --sandbox; `pandoc lua` has no such switch. What a worker is given needs
+none: Markdown, which it reads in pandoc's sandbox with no file allowed (pandoc.read's read_env),
+or a JSON document that such a read made, whose metadata the build sets (the references inline,
+the style's path, the language; none from the text), written to HTML without embedded resources,
+so pandoc reads the style and nothing else. It starts with no environment from outside (no
+LUA_INIT, no user data folder).
 """
 from __future__ import annotations
 
